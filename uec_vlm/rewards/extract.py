@@ -1,0 +1,137 @@
+"""Pull the final answer out of a model response, recording which rule found it.
+
+Every rule here is plain string scanning or a regex with no nested quantifiers, so a megabyte-long
+response costs linear time: extraction runs in the trainer's own process and must never hang.
+
+Rules, tried in this order (`PATHS`):
+  answer_tag     the content of the last `<answer>...</answer>` pair (a `\\boxed{}` inside it is unwrapped)
+  boxed          the content of the LAST `\\boxed{`, with balanced braces; an unclosed last box (a truncated
+                 response) extracts nothing, as in EasyR1/mathruler
+  answer_is      the rest of the line after the last "the answer is" / "final answer:" / "Answer:" phrase
+  option_letter  a response (or last line) that is only an option letter: "B", "(B)", "B.", "(B) 48", "Option B"
+  last_number    the last number in the response (lenient fallback used by evaluation only)
+  none           nothing found; `Extraction.text` is None
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+PATHS: tuple[str, ...] = ("answer_tag", "boxed", "answer_is", "option_letter", "last_number")
+
+_ANSWER_IS = re.compile(
+    r"(?:final\s+answer|the\s+answer|\banswer)\s*(?:is\s*:?|:)[ \t]*(?:\n\s*)?([^\n]*)", re.IGNORECASE
+)
+_OPTION = re.compile(
+    r"(?:(?:option|choice)\s+)?(?:\(([A-Z])\)(?:\s.*)?|([A-Z])(?:[.:)](?:\s.*)?)?)", re.IGNORECASE | re.DOTALL
+)
+_NUMBER = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?|-?\.\d+")
+_BOXED = "\\boxed{"
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """An extracted answer: `text` (None when nothing was found) and the rule (`path`) that found it."""
+
+    text: str | None
+    path: str
+
+
+def last_boxed(text: str) -> str | None:
+    """Content of the last `\\boxed{...}` (balanced braces), stripped; None when absent or unclosed.
+
+    Unlike mathruler's `extract_boxed_content`, absence is None, not the string "None".
+    """
+    start = text.rfind(_BOXED)
+    if start < 0:
+        return None
+    depth = 0
+    begin = start + len(_BOXED)
+    for i in range(begin, len(text)):
+        c = text[i]
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            if depth == 0:
+                return text[begin:i].strip()
+            depth -= 1
+    return None
+
+
+def _answer_tag(response: str) -> str | None:
+    end = response.rfind("</answer>")
+    if end < 0:
+        return None
+    start = response.rfind("<answer>", 0, end)
+    if start < 0:
+        return None
+    inner = response[start + len("<answer>") : end].strip()
+    boxed = last_boxed(inner)
+    return boxed if boxed is not None else inner
+
+
+def _answer_is(response: str) -> str | None:
+    last = None
+    for m in _ANSWER_IS.finditer(response):
+        last = m
+    if last is None:
+        return None
+    return _strip_decoration(last.group(1))
+
+
+def _strip_decoration(s: str) -> str:
+    # Markdown bold, quotes, math delimiters and a full stop often wrap a phrase-extracted answer.
+    s = s.strip().strip("*").strip()
+    if s.endswith("."):
+        s = s[:-1].rstrip()
+    if len(s) >= 2 and s[0] == s[-1] and s[0] in "\"'$":
+        s = s[1:-1].strip()
+    return s
+
+
+def option_letter(s: str) -> str | None:
+    """The option letter `s` consists of ("B", "(b)", "B.", "B: 48", "(B) 48", "Option B"), upper-cased."""
+    m = _OPTION.fullmatch(s.strip())
+    if m is None:
+        return None
+    return (m.group(1) or m.group(2)).upper()
+
+
+def _option_letter(response: str) -> str | None:
+    stripped = response.strip()
+    letter = option_letter(stripped)
+    if letter is None and "\n" in stripped:
+        letter = option_letter(stripped[stripped.rfind("\n") + 1 :])
+    return letter
+
+
+def _last_number(response: str) -> str | None:
+    last = None
+    for m in _NUMBER.finditer(response):
+        last = m
+    return None if last is None else last.group(0)
+
+
+_RULES = {
+    "answer_tag": _answer_tag,
+    "boxed": last_boxed,
+    "answer_is": _answer_is,
+    "option_letter": _option_letter,
+    "last_number": _last_number,
+}
+
+
+def extract_answer(response: str, paths: tuple[str, ...] | None = None) -> Extraction:
+    """Try the rules in `paths` (default: all of `PATHS`, in that order); the first non-empty hit wins.
+
+    Shapes: one response string in, one Extraction out. Raises ValueError for an unknown path name.
+    """
+    for path in PATHS if paths is None else paths:
+        rule = _RULES.get(path)
+        if rule is None:
+            raise ValueError(f"unknown extraction path {path!r}; known: {', '.join(PATHS)}")
+        text = rule(response)
+        if text:
+            return Extraction(text, path)
+    return Extraction(None, "none")
