@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from data_zoo.example import LETTERS, DataError, Example, ImageRef
+from data_zoo.example import IMAGE_PLACEHOLDER, LETTERS, DataError, Example, ImageRef
 
 _INT_RE = re.compile(r"^[+-]?\d+$")
 _FLOAT_RE = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
@@ -101,3 +101,50 @@ def guarded(rows: Iterable[Any], convert: Callable[[Any], Example], id_of: Calla
                 rid = f"row {i}"
             reason = str(e) if isinstance(e, DataError) else f"{type(e).__name__}: {e}"
             yield RecordError(str(rid), reason)
+
+
+def resolve_image_path(rel: str, bases: list) -> str:
+    """The first base folder in which relative path `rel` exists, else its path under the first base.
+
+    Upstream releases disagree on what image paths are relative to (the JSON's folder or the repo root),
+    so every candidate is tried; the fallback keeps the error message pointing at a concrete file.
+    """
+    if os.path.isabs(rel):
+        return rel
+    for base in bases:
+        candidate = os.path.join(os.fspath(base), rel)
+        if os.path.exists(candidate):
+            return os.path.normpath(candidate)
+    return os.path.normpath(os.path.join(os.fspath(bases[0]), rel))
+
+
+def origin_of(row: dict, fallback: str) -> str:
+    """`file:row` for rows read from parquet / the hub, else the fallback (usually the JSON file)."""
+    return f"{row['_file']}:{row['_row']}" if "_file" in row else fallback
+
+
+def prefix_placeholders(question: str, n_images: int) -> str:
+    """Put one `<image>` per image in front of a question that has none (upstream formats omit them)."""
+    if IMAGE_PLACEHOLDER in question:
+        return question
+    return IMAGE_PLACEHOLDER * n_images + question
+
+
+def row_image(row: dict, keys: tuple[str, ...], bases: list, where: str) -> ImageRef:
+    """The image of a row: the first of `keys` holding an image struct / bytes, else a relative path.
+
+    Hub parquet rows carry both a struct (`decoded_image`) and the original path string (`image`), the
+    GitHub JSON only the path; the struct wins because the path is relative to a folder we may not have.
+    """
+    paths = []
+    for key in keys:
+        value = row.get(key)
+        if isinstance(value, (dict, bytes, bytearray)) and (not isinstance(value, dict) or any(value.values())):
+            return image_ref(value, where)
+        if isinstance(value, str) and value:
+            paths.append(value)
+    if not paths:
+        raise DataError(f"missing image (fields {list(keys)}) in {where}")
+    if not bases:
+        raise DataError(f"image {paths[0]!r} is a relative path but no folder is known ({where})")
+    return image_ref(resolve_image_path(paths[0], bases), where)

@@ -121,3 +121,36 @@ def hub_rows(hub_id: str, split: str, local_spec: str, config: str | None = None
         raise DataError(f"cannot load {hub_id} from the Hugging Face Hub ({type(e).__name__}: {e}); "
                         f"{download_hint(hub_id, local_spec)}") from e
     return _rows_of(ds, f"{hub_id}:{split}")
+
+
+def split_parquet_files(root: Path, split: str) -> list[Path]:
+    """Parquet files of `split` under `root` in hub layout (`data/test-00000-of-00001.parquet`,
+    `test.parquet`, `test/*.parquet`), sorted; empty when there are none."""
+    found = []
+    for p in sorted(root.rglob("*.parquet")):
+        stem = p.name[: -len(".parquet")]
+        if stem == split or stem.startswith(split + "-") or p.parent.name == split:
+            found.append(p)
+    return found
+
+
+def upstream_rows(root: str | None, split: str, json_names: list[str], hub_id: str, local_spec: str,
+                  config: str | None = None) -> tuple[Iterator[dict[str, Any]], list[Path]]:
+    """(rows, image base folders) for a benchmark split: the hub when `root` is None, else the GitHub
+    JSON release (first of `json_names` under root that exists) or the hub parquet layout under root."""
+    if root is None:
+        return hub_rows(hub_id, split, local_spec, config), []
+    base = Path(root)
+    if base.is_file():
+        rows = read_parquet_rows([base]) if base.suffix == ".parquet" else iter(read_json_records(base))
+        return rows, [base.parent, base.parent / "images"]
+    if not base.is_dir():
+        raise DataError(f"data folder not found: {base}")
+    for name in json_names:
+        if (base / name).is_file():
+            return iter(read_json_records(base / name)), [(base / name).parent, base, base / "images"]
+    files = split_parquet_files(base, split)
+    if not files:
+        raise DataError(f"no {split!r} data under {base}: expected one of {json_names} or hub parquet files "
+                        f"named {split}-*.parquet (unknown split, or the wrong folder)")
+    return read_parquet_rows(files), [base, base / "images"]

@@ -132,7 +132,7 @@ class ReplayConfig:
     enabled: bool = f(True, "Experience-replay stabilizer.")
     size_factor: float = f(2.0, "Replay capacity = size_factor * n0 samples (newest kept).")
     freq: int = f(5, "Replay every `freq` updates.")
-    rule: Literal["abs_gt_1", "gt_1"] = f("abs_gt_1", "Which samples enter: |A| > 1 (released code) or A > 1 (paper).")
+    rule: Literal["abs", "pos"] = f("abs", "Which trained samples enter: |A| > threshold (`abs`, released code) or A > threshold (`pos`, paper).")
     threshold: float = f(1.0, "Advantage threshold for the replay rule.")
 
 
@@ -147,8 +147,8 @@ class UECConfig:
     importance_correction: bool = f(False, "Weight exploration samples by pi_1.0 / pi_t' (off = released behaviour: trained as on-policy).")
     retention: bool = f(True, "Selective retention of informative samples.")
     regular_min_abs_adv: float = f(0.05, "Regular samples kept iff |A| > this.")
-    explore_rule: Literal["abs_gt", "pos"] = f("abs_gt", "Exploration samples kept iff |A| > explore_threshold (released) or A > 0 (paper).")
-    explore_threshold: float = f(1.0, "Threshold for explore_rule=abs_gt.")
+    explore_rule: Literal["abs", "pos"] = f("abs", "Exploration samples kept iff |A| > explore_threshold (`abs`, released code, threshold 1.0) or A > explore_threshold (`pos`; the paper: threshold 0).")
+    explore_threshold: float = f(1.0, "Threshold of uec.explore_rule.")
     drop_truncated_positive: bool = f(True, "Drop samples that hit the length limit with A > 0.")
     batch_buffer: bool = f(True, "Accumulate retained samples; update once n0 wait.")
     n0: int = f(0, "Samples per update (N0); 0 = prompts_per_step * rollout.n.")

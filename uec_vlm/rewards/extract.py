@@ -21,10 +21,10 @@ from dataclasses import dataclass
 PATHS: tuple[str, ...] = ("answer_tag", "boxed", "answer_is", "option_letter", "last_number")
 
 _ANSWER_IS = re.compile(
-    r"(?:final\s+answer|the\s+answer|\banswer)\s*(?:is\s*:?|:)[ \t]*(?:\n\s*)?([^\n]*)", re.IGNORECASE
+    r"\banswer\s*(?:is\b\s*:?|:)[ \t]*(?:\n\s*)?([^\n]*)", re.IGNORECASE
 )
 _OPTION = re.compile(
-    r"(?:(?:option|choice)\s+)?(?:\(([A-Z])\)(?:\s.*)?|([A-Z])(?:[.:)](?:\s.*)?)?)", re.IGNORECASE | re.DOTALL
+    r"(?:(?i:option|choice)\s+)?(?:\(([A-Z])\)(?:\s.*)?|([A-Z])(?:[.:)](?:\s.*)?)?)", re.DOTALL
 )
 _NUMBER = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?|-?\.\d+")
 _BOXED = "\\boxed{"
@@ -99,11 +99,9 @@ def option_letter(s: str) -> str | None:
 
 
 def _option_letter(response: str) -> str | None:
+    # Only the last line: a multi-line response that merely starts with "A." is reasoning, not a letter.
     stripped = response.strip()
-    letter = option_letter(stripped)
-    if letter is None and "\n" in stripped:
-        letter = option_letter(stripped[stripped.rfind("\n") + 1 :])
-    return letter
+    return option_letter(stripped[stripped.rfind("\n") + 1 :])
 
 
 def _last_number(response: str) -> str | None:

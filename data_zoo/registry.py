@@ -1,0 +1,201 @@
+"""Adapter registry and `load_dataset(spec)`: the single entry point from a spec string to canonical Examples.
+
+Adapters register by name with `@register_adapter(name)`; third-party packages expose modules (or adapter
+functions) under the entry-point group `uec_vlm.adapters`; a user's own module is named in a config and
+passed as `adapter_modules`. An adapter is a function `(split, root, options) -> iterable of Example |
+RecordError`; everything after that (policy, placeholder checks, duplicates, empty sets) happens here once.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from data_zoo.example import ANSWER_KINDS, IMAGE_PLACEHOLDER, LETTERS, DataError, Example
+from data_zoo.records import RecordError
+from data_zoo.spec import Spec, parse_spec
+
+ENTRY_POINT_GROUP = "uec_vlm.adapters"
+BUILTIN_MODULES = ("data_zoo.synthgeo", "data_zoo.adapters.geometry3k", "data_zoo.adapters.mathvista",
+                   "data_zoo.adapters.mathverse", "data_zoo.adapters.mathvision", "data_zoo.adapters.wemath",
+                   "data_zoo.adapters.r1v", "data_zoo.adapters.generic", "data_zoo.canonical")
+
+LoadFn = Callable[[str, "str | None", dict], Iterable["Example | RecordError"]]
+
+
+@dataclass(frozen=True)
+class Adapter:
+    """A registered adapter. `needs` says in words what it reads (shown by `uec-vlm data list`)."""
+
+    name: str
+    load: LoadFn
+    splits: tuple[str, ...] = ()
+    default_split: str | None = None
+    hub_id: str | None = None
+    needs: str = ""
+
+
+_ADAPTERS: dict[str, Adapter] = {}
+_discovered = False
+
+
+def register_adapter(name: str, *, splits: Sequence[str] = (), default_split: str | None = None,
+                     hub_id: str | None = None, needs: str = "") -> Callable[[LoadFn], LoadFn]:
+    """Decorator registering `load(split, root, options)` as adapter `name` (re-registering replaces it).
+
+    `splits` (if given) are the only accepted splits; `hub_id` makes `name:split` without `@DIR` (and the
+    hub id itself) load from the hub; `needs` is the one-line description of the files it reads.
+    """
+    def deco(fn: LoadFn) -> LoadFn:
+        doc_lines = (fn.__doc__ or "").strip().splitlines()
+        _ADAPTERS[name] = Adapter(name, fn, tuple(splits), default_split or (splits[0] if splits else None),
+                                  hub_id, needs or (doc_lines[0] if doc_lines else ""))
+        return fn
+    return deco
+
+
+def _import(module: str, what: str) -> None:
+    try:
+        importlib.import_module(module)
+    except ImportError as e:
+        raise DataError(f"cannot import {what} {module!r}: {e}") from e
+
+
+def _discover() -> None:
+    """Import built-in adapters and entry points once (lazily, so importing the registry stays cheap)."""
+    global _discovered
+    if _discovered:
+        return
+    _discovered = True
+    for module in BUILTIN_MODULES:
+        importlib.import_module(module)
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            ep.load()  # a module registers on import; a decorated function is registered already
+        except Exception as e:  # a broken third-party package must not hide every other adapter
+            raise DataError(f"adapter entry point {ep.name!r} ({ep.value}) failed to load: {e}") from e
+
+
+def adapters(adapter_modules: Iterable[str] = ()) -> dict[str, Adapter]:
+    """All registered adapters by name (built-ins, entry points, and the given user modules)."""
+    _discover()
+    for module in adapter_modules:
+        _import(module, "adapter module")
+    return dict(_ADAPTERS)
+
+
+class Dataset(Sequence):
+    """A sized, indexable sequence of Examples. `skipped` lists (record id, reason) dropped by on_error=skip."""
+
+    def __init__(self, name: str, examples: list[Example], skipped: list[tuple[str, str]] | None = None):
+        self.name = name
+        self.examples = examples
+        self.skipped = skipped or []
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def __getitem__(self, index):
+        return self.examples[index]
+
+    def __iter__(self) -> Iterator[Example]:
+        return iter(self.examples)
+
+    def __repr__(self) -> str:
+        return f"Dataset({self.name!r}, {len(self)} examples, {len(self.skipped)} skipped)"
+
+
+def check_example(ex: Example, check_images: bool = False) -> str | None:
+    """The reason `ex` is not a valid canonical record, or None. Decodes its images only if `check_images`."""
+    if not str(ex.id):
+        return "empty id"
+    n_ph = ex.question.count(IMAGE_PLACEHOLDER)
+    if n_ph != len(ex.images):
+        return f"question has {n_ph} {IMAGE_PLACEHOLDER} placeholders but the record has {len(ex.images)} images"
+    if not str(ex.answer).strip():
+        return "empty answer"
+    if ex.answer_kind not in ANSWER_KINDS:
+        return f"answer_kind {ex.answer_kind!r} not in {ANSWER_KINDS}"
+    if ex.answer_kind == "choice":
+        if ex.gold_letter is None or ex.gold_letter not in LETTERS:
+            return f"choice question without a gold letter (got {ex.gold_letter!r})"
+        if ex.choices is not None and LETTERS.index(ex.gold_letter) >= len(ex.choices):
+            return f"gold letter {ex.gold_letter} beyond {len(ex.choices)} choices"
+    for ref in ex.images:
+        if ref.path is not None and ref.data is None and not os.path.isfile(ref.path):
+            return f"image file not found: {ref.path}"
+    if check_images:
+        try:
+            for ref in ex.images:
+                ref.load()
+        except DataError as e:
+            return str(e)
+    return None
+
+
+def _resolve(spec: Spec, table: dict[str, Adapter]) -> tuple[Adapter, str, str | None, dict]:
+    """(adapter, split, root, options) for a parsed spec."""
+    if spec.kind == "adapter":
+        adapter = table[spec.name]
+        split = spec.split or adapter.default_split
+        if split is None:
+            raise DataError(f"spec {spec.raw!r} needs a split (`{spec.name}:SPLIT`)")
+        if adapter.splits and split not in adapter.splits:
+            raise DataError(f"unknown split {split!r} for adapter {spec.name!r} (spec {spec.raw!r}); "
+                            f"known splits: {list(adapter.splits)}")
+        if spec.root is None and adapter.hub_id is None and adapter.name != "synthgeo":
+            raise DataError(f"adapter {spec.name!r} has no hub copy: give a local folder, `{spec.name}:{split}@DIR`")
+        return adapter, split, spec.root, spec.options
+    if spec.kind == "hub":
+        for adapter in table.values():
+            if adapter.hub_id and adapter.hub_id.lower() == spec.hub_id.lower():
+                return adapter, spec.split, None, spec.options
+        return table["generic"], spec.split, None, dict(spec.options, hub_id=spec.hub_id)
+    # A local path: canonical exports load back as themselves, everything else goes through `generic`.
+    from data_zoo.canonical import is_canonical
+
+    if is_canonical(Path(spec.root)):
+        return table["canonical"], spec.options.get("split", ""), spec.root, spec.options
+    return table["generic"], spec.options.get("split", "train"), spec.root, spec.options
+
+
+def load_dataset(spec: str, *, on_error: str = "fail", adapter_modules: Iterable[str] = (),
+                 check_images: bool = False) -> Dataset:
+    """Load the dataset named by `spec` as canonical Examples.
+
+    on_error: "fail" raises DataError at the first bad record (naming record and file); "skip" drops it
+    and records (id, reason) in `Dataset.skipped`. check_images decodes every image once (then drops the
+    pixels) so that corrupt images are caught at load instead of at use. An empty result is an error.
+    """
+    if on_error not in ("fail", "skip"):
+        raise DataError(f"on_error must be 'fail' or 'skip', got {on_error!r}")
+    table = adapters(adapter_modules)
+    parsed = parse_spec(spec, frozenset(table))
+    adapter, split, root, options = _resolve(parsed, table)
+    examples: list[Example] = []
+    skipped: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for item in adapter.load(split, root, dict(options)):
+        if isinstance(item, RecordError):
+            rid, reason = item.record_id, item.reason
+        else:
+            rid = str(item.id)
+            reason = check_example(item, check_images)
+            if reason is None and rid in seen:
+                reason = f"duplicate id {rid!r} within {item.source}/{item.split}"
+        if reason is None:
+            seen.add(rid)
+            examples.append(item)
+            continue
+        if on_error == "fail":
+            raise DataError(f"bad record {rid} in {spec!r}: {reason}")
+        skipped.append((rid, reason))
+    if not examples:
+        detail = f" ({len(skipped)} records skipped as bad, first: {skipped[0]})" if skipped else ""
+        raise DataError(f"dataset {spec!r} is empty{detail}")
+    return Dataset(spec, examples, skipped)

@@ -1,0 +1,93 @@
+"""synthgeo: procedural geometry problems drawn with PIL, the embedded default for the demo and the tests.
+
+Deterministic by (split, seed, index), any size, small images (default 112x112), short exact answers.
+Held-out is really held out: every sampled problem (all its parameters, layout included) is hashed into
+one of ten buckets and each split owns its own buckets, so no train item ever equals a test item, whatever
+the seeds; the per-item random streams are also derived per split.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import random
+from collections.abc import Iterable, Sequence
+
+from data_zoo.example import IMAGE_PLACEHOLDER, DataError, Example, ImageRef
+from data_zoo.geodraw import TEMPLATES
+from data_zoo.registry import register_adapter
+
+SPLIT_BUCKETS = {"train": frozenset(range(0, 8)), "validation": frozenset({8}), "test": frozenset({9})}
+DIFFICULTY_WEIGHTS = {1: 0.4, 2: 0.35, 3: 0.25}
+MAX_ATTEMPTS = 200
+
+
+def _bucket(template: str, key: tuple) -> int:
+    return int.from_bytes(hashlib.sha1(repr((template, key)).encode()).digest()[:4], "big") % 10
+
+
+def _levels(difficulty: int | Sequence[int] | None) -> list[int]:
+    if difficulty is None:
+        return list(DIFFICULTY_WEIGHTS)
+    levels = [difficulty] if isinstance(difficulty, int) else list(difficulty)
+    bad = [d for d in levels if d not in TEMPLATES]
+    if bad or not levels:
+        raise DataError(f"synthgeo difficulty must be in {sorted(TEMPLATES)}, got {difficulty!r}")
+    return levels
+
+
+def make_example(index: int, seed: int, split: str, difficulty=None, size: int = 112) -> Example:
+    """Item `index` of the (split, seed) stream: an Example with one PNG image of size x size pixels."""
+    if split not in SPLIT_BUCKETS:
+        raise DataError(f"unknown synthgeo split {split!r}; known splits: {list(SPLIT_BUCKETS)}")
+    levels = _levels(difficulty)
+    weights = [DIFFICULTY_WEIGHTS[d] for d in levels]
+    for attempt in range(MAX_ATTEMPTS):
+        # A string seed is hashed with SHA-512 by `random`, so streams do not depend on PYTHONHASHSEED.
+        rng = random.Random(f"synthgeo/{split}/{seed}/{index}/{attempt}")
+        level = rng.choices(levels, weights)[0]
+        problem = rng.choice(TEMPLATES[level])(rng)
+        if _bucket(problem.template, problem.key) in SPLIT_BUCKETS[split]:
+            break
+    else:  # cannot happen for the built-in templates: each has far more than 10 distinct keys
+        raise DataError(f"synthgeo could not sample a {split} item (index {index}, seed {seed})")
+    buf = io.BytesIO()
+    problem.draw(size).save(buf, format="PNG", compress_level=1)
+    return Example(
+        id=f"{seed}-{index}", source="synthgeo", split=split,
+        question=f"{IMAGE_PLACEHOLDER}{problem.question}", answer=problem.answer,
+        answer_kind=problem.answer_kind, choices=problem.choices, gold_letter=problem.gold_letter,
+        images=[ImageRef(data=buf.getvalue(), origin=f"synthgeo/{split}/{seed}/{index}")],
+        metadata={"difficulty": level, "template": problem.template, "values": problem.values, "seed": seed},
+    )
+
+
+def generate(n: int, seed: int, split: str = "train", difficulty: int | Sequence[int] | None = None,
+             size: int = 112) -> list[Example]:
+    """n synthgeo Examples for (split, seed); difficulty None mixes levels 1-3 (40/35/25 %)."""
+    if n < 1:
+        raise DataError(f"synthgeo needs n >= 1, got {n}")
+    return [make_example(i, seed, split, difficulty, size) for i in range(n)]
+
+
+def _int_option(options: dict, key: str, default: int) -> int:
+    try:
+        return int(options.pop(key, default))
+    except ValueError as e:
+        raise DataError(f"synthgeo option {key}={options.get(key)!r} is not an integer") from e
+
+
+@register_adapter("synthgeo", splits=tuple(SPLIT_BUCKETS), default_split="train",
+                  needs="nothing (generated); options n, seed, difficulty (1-3 or e.g. 1,2), size")
+def load(split: str, root: str | None, options: dict) -> Iterable[Example]:
+    """Procedural geometry problems (PIL diagrams), generated on the fly."""
+    n, seed, size = _int_option(options, "n", 200), _int_option(options, "seed", 0), _int_option(options, "size", 112)
+    raw = options.pop("difficulty", "")
+    try:
+        difficulty = [int(x) for x in raw.split(",")] if raw else None
+    except ValueError as e:
+        raise DataError(f"synthgeo option difficulty={raw!r} must be 1-3 or a comma list") from e
+    if root is not None or options:
+        raise DataError(f"synthgeo takes no folder and no options other than n, seed, difficulty, size; "
+                        f"got root={root!r}, options={sorted(options)}")
+    return generate(n, seed, split, difficulty, size)

@@ -1,0 +1,28 @@
+"""MathVerse (testmini): a rule-based score, NOT the official one, broken down by problem version and subject.
+
+The official MathVerse score is a two-step LLM pipeline (extract the answer, then judge consistency with
+the standard answer); see `evals.benchmarks.mathverse_judge` for that pipeline against any
+OpenAI-compatible endpoint. Without it, responses are graded with the shared graders
+(`uec_vlm.rewards.grade`), which read letters and math but not free-form prose, so numbers differ from
+published ones and must be labelled non-official.
+"""
+
+from __future__ import annotations
+
+from evals.benchmarks import metadata_subsets
+
+LABEL = "NON-OFFICIAL rule-based score (official: two-step LLM extract + judge)"
+SUBSET_KEYS = ("problem_version", "subject", "subfield")
+
+
+def score(example, response: str, mode: str = "official"):
+    from dataclasses import replace
+
+    from uec_vlm.rewards import grade
+
+    g = grade(response, example)
+    return replace(g, path=f"mathverse:rule(non-official):{g.path}")
+
+
+def subset_keys(example) -> dict[str, str | list[str]]:
+    return metadata_subsets(example, SUBSET_KEYS)

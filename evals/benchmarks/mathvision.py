@@ -1,0 +1,231 @@
+"""MathVision (MATH-V): the official rule-based `evaluation/evaluate.py` + `utils.py`, without `eval`.
+
+Extraction (upstream order): a trailing/leading letter pattern (" C.", " (C).", "C\\n", "(C)\\n"); a number
+after the last "is "; if there is no box, the text after the last "the (final/correct) answer is" /
+"the answer should be" phrase (first line, first sentence); with several boxes the last one; then
+`find_math_answer` (content of the box, text after "=" / "\\approx", MATH-style `_strip_string`).
+Equality `is_equal`: lower-cased exact match, tuple-wise match, or numeric equality after rounding to 2
+decimals. Correct if equal to the gold letter OR the gold option text.
+
+Deviation: upstream evaluates `str(latex2sympy(x))` with Python `eval`; here the sympy expression from
+`latex2sympy2_extended` is evaluated numerically (integers stay int, as `eval` would give), expressions
+with free symbols count as non-numeric, and strings over 200 characters skip the numeric comparison.
+"""
+
+from __future__ import annotations
+
+import re
+
+from evals.benchmarks import metadata_subsets
+
+LABEL = "official rule (MATH-V evaluate.py; sympy evaluation instead of Python eval)"
+SUBSET_KEYS = ("level", "subject")
+_MAX_NUMERIC_LEN = 200
+_FLAGS = ("the final answer is", "the answer is", "the correct answer is", "the answer should be")
+_BOX_CONTENT = re.compile("oxed{(.*)}", flags=re.S)
+
+
+def _is_number(s: str) -> bool:
+    try:
+        float(s)
+        return True
+    except ValueError:
+        return False
+
+
+def _numeric(s: str):
+    """int/float value of a LaTeX string, or raise ValueError (stands in for eval(str(latex2sympy(s))))."""
+    if not s or len(s) > _MAX_NUMERIC_LEN:
+        raise ValueError("empty or too long for numeric comparison")
+    from latex2sympy2_extended import latex2sympy
+
+    try:
+        expr = latex2sympy(s)
+    except Exception as e:  # the parser raises bare Exception on malformed LaTeX
+        raise ValueError(f"unparsable: {e}") from e
+    if not hasattr(expr, "free_symbols") or expr.free_symbols:
+        raise ValueError("not a closed-form number")
+    if getattr(expr, "is_Integer", False):
+        return int(expr)
+    try:
+        return float(expr.evalf())
+    except (TypeError, ValueError) as e:  # complex, intervals, infinities without a float value
+        raise ValueError(str(e)) from e
+
+
+# ----------------------------------------------------------------------------- upstream string helpers
+def _fix_fracs(string: str) -> str:
+    substrs = string.split("\\frac")
+    new_str = substrs[0]
+    for substr in substrs[1:]:
+        new_str += "\\frac"
+        if len(substr) > 0 and substr[0] == "{":
+            new_str += substr
+            continue
+        if len(substr) < 2:
+            return string
+        a, b = substr[0], substr[1]
+        if b != "{":
+            new_str += "{" + a + "}{" + b + "}" + substr[2:]
+        else:
+            new_str += "{" + a + "}" + b + substr[2:]
+    return new_str
+
+
+def _fix_a_slash_b(string: str) -> str:
+    if len(string.split("/")) != 2:
+        return string
+    a, b = string.split("/")
+    try:
+        ia, ib = int(a), int(b)
+    except ValueError:
+        return string
+    if string != f"{ia}/{ib}":
+        return string
+    return "\\frac{" + str(ia) + "}{" + str(ib) + "}"
+
+
+def _fix_sqrt(string: str) -> str:
+    splits = string.split("\\sqrt")
+    new_string = splits[0]
+    for split in splits[1:]:
+        if len(split) > 0 and split[0] != "{":
+            new_string += "\\sqrt{" + split[0] + "}" + split[1:]
+        else:
+            new_string += "\\sqrt" + split
+    return new_string
+
+
+def strip_string(string: str) -> str:
+    """Upstream `_strip_string` (MATH normalisation), quirks included (0.5 -> \\frac{1}{2})."""
+    string = string.replace("\n", "").replace("\\!", "").replace("\\\\", "\\")
+    string = string.replace("tfrac", "frac").replace("dfrac", "frac")
+    string = string.replace("\\left", "").replace("\\right", "")
+    string = string.replace("^{\\circ}", "").replace("^\\circ", "")
+    string = string.replace("\\$", "").replace("$", "")
+    string = string.split("\\text{ ")[0]
+    string = string.replace("\\%", "")  # upstream's second replace("\%") is the same string: "%" stays
+    string = string.replace(" .", " 0.").replace("{.", "{0.")
+    if len(string) == 0:
+        return string
+    if string[0] == ".":
+        string = "0" + string
+    if len(string.split("=")) == 2:
+        string = string.split("=")[-1]
+    if len(string.split("\\approx")) == 2:
+        string = string.split("\\approx")[-1]
+    if "sqrt" in string:
+        string = _fix_sqrt(string)
+    string = string.replace(" ", "")
+    if "sqrt" in string:
+        string = _fix_fracs(string)
+    if string == "0.5":
+        string = "\\frac{1}{2}"
+    return _fix_a_slash_b(string)
+
+
+def find_math_answer(s: str) -> str:
+    """Upstream `find_math_answer`: box content (greedy), value after "=" / "\\approx", LaTeX clean-up."""
+    s = s.lower()
+    if "{}" in s:
+        s = s.replace("{}", "")
+    found = _BOX_CONTENT.findall(s)
+    ans = found[-1] if found else s
+    if ans.find("}") != -1 and (ans.find("{") == -1 or ans.find("}") < ans.find("{")):
+        ans = ans.split("}")[0]
+    ans = ans.split("=")[-1]
+    ans = ans.split("\\approx")[-1]
+    ans = ans.replace(" ", "").replace("\\,", "").replace("∞", "\\infty")
+    ans = ans.replace("+\\infty", "\\infty").replace("\\\\", "\\").replace("\n", "")
+    ans = ans.replace("\\text", "").replace("\\mbox", "").replace("bmatrix", "pmatrix")
+    ans = ans.replace("\\left", "").replace("\\right", "").replace("^{\\circ}", "")
+    ans = ans.replace("^\\circ", "").replace("{m}^3", "").replace("m^3", "")
+    ans = ans.replace("{units}", "").replace("units", "").replace("{km}", "").replace("km", "")
+    return strip_string(ans)
+
+
+def extract(response: str) -> str:
+    """The model answer as upstream `evaluate()` derives it from a response."""
+    model_answer = response.strip()
+    for c in "ABCDE":
+        if (
+            model_answer.endswith(f" {c}.")
+            or model_answer.endswith(f" ({c}).")
+            or model_answer.startswith(f"{c}\n")
+            or model_answer.startswith(f"({c})\n")
+            or model_answer.startswith(f"({c}) {c}\n")
+        ):
+            model_answer = c
+    tail = model_answer.split("is ")[-1].rstrip(".")
+    if _is_number(tail):
+        model_answer = tail
+    if "oxed{" not in model_answer:
+        for flag in _FLAGS:
+            for variant in (flag, flag.replace("the", "The")):
+                raw = model_answer
+                model_answer = model_answer.split(variant)[-1].strip()
+                if variant in raw:
+                    model_answer = model_answer.split("\n")[0].split(". ")[0]
+    elif model_answer.count("oxed{") > 1:
+        model_answer = "\\boxed{" + model_answer.split("oxed{")[-1]
+    model_answer = find_math_answer(model_answer)
+    for letter in "abcde":
+        model_answer = model_answer.replace(f"({letter})", letter)
+    for letter in "abcde":
+        model_answer = model_answer.replace("{" + letter + "}", letter)
+    return model_answer.rstrip(".").lstrip(":").strip()
+
+
+def _eval_tuple(s: str) -> str:
+    if len(s) < 2:
+        return s
+    parts = s[1:-1].split(",")
+    if len(parts) <= 1 or (s[0], s[-1]) not in (("(", ")"), ("[", "]")):
+        return s
+    try:
+        values = [
+            sub if "infty" in sub or sub in ("a", "-a") else str(round(_numeric(sub), 2)) for sub in parts
+        ]
+    except ValueError:
+        return s
+    return s[0] + ",".join(values) + s[-1]
+
+
+def is_equal(asw: str, gt_asw: str) -> bool:
+    """Upstream `is_equal`: exact (lower-cased), tuple-wise, or equal after rounding to 2 decimals."""
+    asw, gt_asw = asw.lower(), gt_asw.lower()
+    if asw.replace(" ", "") == "" or gt_asw.replace(" ", "") == "":
+        return False
+    if gt_asw.strip() == asw.strip():
+        return True
+    asw, gt_asw = _eval_tuple(asw), _eval_tuple(gt_asw)
+    if gt_asw == asw:
+        return True
+    try:
+        return round(_numeric(gt_asw), 2) == round(_numeric(asw), 2)
+    except ValueError:
+        return False
+
+
+def gold(example) -> tuple[str, str]:
+    """(gold answer, gold option text or ""): the letter and its option for choice questions."""
+    if example.choices:
+        letter = example.gold_letter
+        if not letter:
+            raise ValueError(f"mathvision record {example.id}: options but no gold letter")
+        return letter, example.choices[ord(letter) - ord("A")]
+    return example.answer, ""
+
+
+def score(example, response: str, mode: str = "official"):
+    from uec_vlm.rewards import Grade
+
+    answer, value = gold(example)
+    model_answer = extract(response)
+    correct = is_equal(answer, model_answer) or is_equal(value, model_answer)
+    reason = f"model answer {model_answer!r}; gold {answer!r}" + (f" / {value!r}" if value else "")
+    return Grade(correct=correct, extracted=model_answer or None, path="mathvision:official", reason=reason)
+
+
+def subset_keys(example) -> dict[str, str | list[str]]:
+    return metadata_subsets(example, SUBSET_KEYS)

@@ -1,0 +1,201 @@
+"""Per-token log-probs and true full-vocabulary entropy of completion tokens given (prompt, completion) pairs.
+
+Layout of a packed row: `[left pad | prompt | completion | right pad]`, prompts left-padded to the longest
+prompt P and completions right-padded to the longest completion T, so completion token t of every row sits
+at column P + t and its logits at column P + t - 1. Only those T columns go through the LM head, and the
+float32 softmax exists for one micro-batch at a time ([b, T, V], never [B, T, V] for the whole batch).
+
+M-RoPE: 3-D position ids are computed here with the model's own `get_rope_index` (image tokens get
+(t, h, w) positions; completion tokens continue the text positions), so batched rows equal single rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from uec_vlm.prompts import PromptInputs
+
+
+@dataclass
+class PackedBatch:
+    """Prompt + completion rows ready for one forward.
+
+    input_ids, attention_mask, mm_token_type_ids: [B, P + T]; completion_mask: [B, T] (1 on real tokens);
+    pixel_values [sum patches, D] / image_grid_thw [num images, 3] concatenated in row order, or None.
+    """
+
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    mm_token_type_ids: torch.Tensor
+    completion_mask: torch.Tensor
+    prompt_length: int
+    pixel_values: torch.Tensor | None = None
+    image_grid_thw: torch.Tensor | None = None
+
+    @property
+    def completion_ids(self) -> torch.Tensor:
+        """[B, T] completion token ids (pad ids where completion_mask is 0)."""
+        return self.input_ids[:, self.prompt_length:]
+
+    def to(self, device) -> PackedBatch:
+        move = {k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in vars(self).items()}
+        return PackedBatch(**move)
+
+
+def collate(
+    prompts: Sequence[PromptInputs], completions: Sequence[Sequence[int]], pad_token_id: int
+) -> PackedBatch:
+    """Pack B (prompt, completion token ids) pairs; a prompt object may repeat (its images are repeated)."""
+    if len(prompts) != len(completions):
+        raise ValueError(f"collate: {len(prompts)} prompts but {len(completions)} completions")
+    if not prompts:
+        raise ValueError("collate: empty batch")
+    p_len = max(p.num_prompt_tokens for p in prompts)
+    t_len = max(1, max(len(c) for c in completions))
+    rows = len(prompts)
+    ids = torch.full((rows, p_len + t_len), pad_token_id, dtype=torch.long)
+    mask = torch.zeros((rows, p_len + t_len), dtype=torch.long)
+    mm_types = torch.zeros((rows, p_len + t_len), dtype=torch.long)
+    for i, (p, c) in enumerate(zip(prompts, completions)):
+        n = p.num_prompt_tokens
+        ids[i, p_len - n:p_len] = p.inputs["input_ids"][0]
+        mask[i, p_len - n:p_len] = p.inputs["attention_mask"][0]
+        if "mm_token_type_ids" in p.inputs:
+            mm_types[i, p_len - n:p_len] = p.inputs["mm_token_type_ids"][0]
+        if len(c):
+            ids[i, p_len:p_len + len(c)] = torch.as_tensor(list(c), dtype=torch.long)
+            mask[i, p_len:p_len + len(c)] = 1
+    with_images = [p for p in prompts if "pixel_values" in p.inputs]
+    pixels = torch.cat([p.inputs["pixel_values"] for p in with_images]) if with_images else None
+    grids = torch.cat([p.inputs["image_grid_thw"] for p in with_images]) if with_images else None
+    return PackedBatch(ids, mask, mm_types, mask[:, p_len:].clone(), p_len, pixels, grids)
+
+
+def _rope_owner(model):
+    """The inner module that owns `get_rope_index` (unwrapping peft and ForConditionalGeneration)."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    inner = getattr(base, "model", base)
+    if not hasattr(inner, "get_rope_index"):
+        raise TypeError(f"{type(base).__name__} has no get_rope_index: not a Qwen-VL style M-RoPE model")
+    return inner
+
+
+def mrope_position_ids(model, input_ids, attention_mask, mm_token_type_ids, image_grid_thw):
+    """[3, B, L] M-RoPE positions as the model computes them at prefill; padding positions are 0.
+
+    Also returns rope_deltas [B, 1]: text position of column j for a row with k real tokens before it is
+    k + delta, which is how decoding continues the positions.
+    """
+    if image_grid_thw is None:
+        pos = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+        deltas = torch.zeros(input_ids.shape[0], 1, dtype=torch.long, device=input_ids.device)
+        return pos.unsqueeze(0).expand(3, -1, -1), deltas
+    return _rope_owner(model).get_rope_index(
+        input_ids, mm_token_type_ids=mm_token_type_ids, image_grid_thw=image_grid_thw,
+        attention_mask=attention_mask,
+    )
+
+
+def _token_stats(logits: torch.Tensor, targets: torch.Tensor, temperature: float, with_entropy: bool):
+    """logits [b, T, V] -> (log p of targets [b, T], entropy [b, T] or None), in float32."""
+    logits = logits.float()
+    if temperature != 1.0:
+        logits = logits / temperature
+    lse = torch.logsumexp(logits, dim=-1)
+    logp = logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - lse
+    entropy = None
+    if with_entropy:
+        probs = torch.softmax(logits, dim=-1)
+        entropy = lse - (probs * logits).sum(-1)
+    return logp, entropy
+
+
+def forward_logprobs(
+    model, batch: PackedBatch, *, temperature: float = 1.0, with_entropy: bool = True, encoder_outputs=None
+):
+    """One forward WITH gradient: (logp [B, T], entropy [B, T] or None, mask [B, T] float).
+
+    `encoder_outputs` (from `encode_images`) replaces pixel_values so images encoded once can be shared.
+    Entries where mask is 0 are padding and hold meaningless values.
+    """
+    t_len = batch.completion_mask.shape[1]
+    position_ids, _ = mrope_position_ids(
+        model, batch.input_ids, batch.attention_mask, batch.mm_token_type_ids, batch.image_grid_thw
+    )
+    kwargs = {}
+    if encoder_outputs is not None:
+        kwargs["mm_encoder_outputs"] = {"image": encoder_outputs}
+    elif batch.pixel_values is not None:
+        kwargs["pixel_values"] = batch.pixel_values
+    if batch.image_grid_thw is not None:
+        kwargs["image_grid_thw"] = batch.image_grid_thw
+    out = model(
+        input_ids=batch.input_ids,
+        attention_mask=batch.attention_mask,
+        position_ids=position_ids,
+        use_cache=False,
+        logits_to_keep=t_len + 1,
+        **kwargs,
+    )
+    logits = out.logits[:, :-1]
+    logp, entropy = _token_stats(logits, batch.completion_ids, temperature, with_entropy)
+    return logp, entropy, batch.completion_mask.to(logp.dtype)
+
+
+def encode_images(model, prompt: PromptInputs, repeat: int):
+    """Run the vision tower ONCE for `prompt` and repeat its features for `repeat` rows of that prompt.
+
+    Returns the encoder output to pass as `forward_logprobs(..., encoder_outputs=...)` for a batch made
+    of `repeat` copies of this prompt; gradients from all rows flow back into the single encoding.
+    """
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    out = base.get_image_features(
+        prompt.inputs["pixel_values"], prompt.inputs["image_grid_thw"], return_dict=True
+    )
+    out.pooler_output = tuple(out.pooler_output) * repeat
+    if getattr(out, "deepstack_features", None) is not None:  # Qwen3-VL injects per-layer features too
+        out.deepstack_features = [tuple(f) * repeat for f in out.deepstack_features]
+    return out
+
+
+def forward_group_logprobs(
+    model, prompt: PromptInputs, completions: Sequence[Sequence[int]], pad_token_id: int, *,
+    temperature: float = 1.0, with_entropy: bool = True,
+):
+    """forward_logprobs for the n completions of ONE prompt, encoding its images once (with gradient)."""
+    batch = collate([prompt] * len(completions), completions, pad_token_id)
+    device = next(model.parameters()).device
+    enc = None
+    if "pixel_values" in prompt.inputs:
+        moved = PromptInputs(prompt.uid, prompt.text, {k: v.to(device) for k, v in prompt.inputs.items()},
+                             prompt.num_prompt_tokens)
+        enc = encode_images(model, moved, len(completions))
+    return forward_logprobs(model, batch.to(device), temperature=temperature, with_entropy=with_entropy,
+                            encoder_outputs=enc)
+
+
+@torch.no_grad()
+def compute_logprobs(
+    model, prompts: Sequence[PromptInputs], completions: Sequence[Sequence[int]], *, pad_token_id: int,
+    micro_batch_size: int = 8, temperature: float = 1.0, with_entropy: bool = False,
+) -> tuple[list[torch.Tensor], list[torch.Tensor] | None]:
+    """No-grad log-probs (old / reference policy) in micro-batches.
+
+    Returns per pair a 1-D float32 CPU tensor of length len(completion) (and entropies likewise when asked).
+    """
+    device = next(model.parameters()).device
+    logps: list[torch.Tensor] = []
+    ents: list[torch.Tensor] = []
+    for start in range(0, len(prompts), micro_batch_size):
+        chunk_p = prompts[start:start + micro_batch_size]
+        chunk_c = completions[start:start + micro_batch_size]
+        batch = collate(chunk_p, chunk_c, pad_token_id).to(device)
+        logp, ent, _ = forward_logprobs(model, batch, temperature=temperature, with_entropy=with_entropy)
+        for i, c in enumerate(chunk_c):
+            logps.append(logp[i, :len(c)].float().cpu())
+            if with_entropy:
+                ents.append(ent[i, :len(c)].float().cpu())
+    return logps, (ents if with_entropy else None)

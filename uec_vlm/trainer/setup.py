@@ -1,0 +1,272 @@
+"""Everything a run owns, built from the config: model, data, reward, backend, optimizer, buffers, logger.
+
+Also the state that must survive a resume (data position, buffers, controller, counters, RNG streams),
+and saving/finishing. The loop (`loop.py`) only reads and steps these objects.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from pathlib import Path
+
+import torch
+
+from uec_vlm.config import Config
+from uec_vlm.config_loader import to_dict
+from uec_vlm.trainer import distributed as dist_utils
+from uec_vlm.trainer.prompt_stream import PromptStream
+from uec_vlm.trainer.update import UpdateSettings
+
+
+def resolve_device(name: str) -> str:
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return name
+
+
+def seed_everything(seed: int) -> None:
+    import numpy as np
+
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+def build_scheduler(optimizer, warmup: int, schedule: str, total: int):
+    def factor(step: int) -> float:
+        if warmup and step < warmup:
+            return (step + 1) / warmup
+        if schedule == "cosine":
+            progress = min(1.0, (step - warmup) / max(1, total - warmup))
+            return 0.5 * (1 + math.cos(math.pi * progress))
+        return 1.0
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def build_model(cfg: Config):
+    from uec_vlm.models.loading import load_policy
+
+    m = cfg.model
+    if not m.path:
+        raise ValueError("model.path is empty: point it at a checkpoint directory or hub id "
+                         "(`uec-vlm make-tiny-model OUT` builds a tiny offline one)")
+    lora = None
+    if m.lora_rank > 0:
+        lora = {"r": m.lora_rank, "lora_alpha": m.lora_alpha, "lora_dropout": m.lora_dropout,
+                "target_modules": list(m.lora_target_modules)}
+    return load_policy(m.path, dtype=m.dtype, device=resolve_device(m.device),
+                       attn_implementation=m.attn_implementation, gradient_checkpointing=m.gradient_checkpointing,
+                       lora=lora, freeze_vision=m.freeze_vision, trust_remote_code=m.trust_remote_code)
+
+
+def build_backend(cfg: Config, model, processor):
+    if cfg.rollout.backend == "vllm":
+        from uec_vlm.rollout.vllm import VLLMBackend
+
+        return VLLMBackend(cfg.model.path, processor, gpu_memory_utilization=cfg.rollout.vllm_gpu_memory_utilization)
+    from uec_vlm.rollout.hf import HFBackend
+
+    return HFBackend(model, processor)
+
+
+def build_control(cfg: Config):
+    from uec_vlm.algos.entropy import ENTROPY_CONTROLS
+
+    a = cfg.algo
+    name = a.entropy_control
+    params = {"none": {}, "bonus": {"coef": a.entropy_coef}, "aer": to_dict(a.aer), "kl_cov": to_dict(a.kl_cov),
+              "clip_cov": to_dict(a.clip_cov), "entropy_adv": to_dict(a.entropy_adv)}
+    return ENTROPY_CONTROLS.get(name)(**params.get(name, {}))
+
+
+class TrainingSetup:
+    """Builds the run's objects and restores them from `trainer.resume`."""
+
+    def __init__(self, cfg: Config):
+        from data_zoo.registry import load_dataset
+        from uec_vlm.prompts import ImageBudget
+        from uec_vlm.rewards import build_reward
+        from uec_vlm.trainer.checkpoint import latest_checkpoint
+        from uec_vlm.trainer.metrics_log import MetricsLogger
+        from uec_vlm.trainer.run_dir import RunDir
+        from uec_vlm.uec.buffers import BatchBuffer, ReplayBuffer
+
+        self.cfg = cfg
+        t = cfg.trainer
+        dist_utils.init_from_env()
+        self.rank, self.world = dist_utils.rank(), dist_utils.world_size()
+        seed_everything(t.seed)
+        self.model, self.processor = build_model(cfg)
+        self.pad_token_id = int(self.processor.tokenizer.pad_token_id)
+        self.train_model = dist_utils.wrap_policy(self.model)
+        self.ref_model = None
+        if cfg.algo.kl_coef > 0:
+            self.ref_model, _ = build_model(cfg)
+            self.ref_model.eval().requires_grad_(False)
+        self.image_budget = ImageBudget(cfg.prompt.min_pixels, cfg.prompt.max_pixels)
+
+        self.train_set = load_dataset(cfg.data.train, on_error=cfg.data.on_error,
+                                      adapter_modules=cfg.data.adapter_modules)
+        if cfg.data.max_train_examples:
+            self.train_set.examples = self.train_set.examples[: cfg.data.max_train_examples]
+        if self.train_set.skipped:
+            print(f"data: skipped {len(self.train_set.skipped)} bad records of {cfg.data.train} "
+                  f"(first: {self.train_set.skipped[0]})")
+        # Each rank draws its own prompts: offset the stream seed by rank, same global batch size per rank.
+        self.stream = PromptStream(self.train_set, seed=t.seed + 7919 * self.rank, shuffle=cfg.data.shuffle)
+        self.filtered_prompts: list[str] = []
+
+        self.reward_fn = build_reward(cfg.reward.name, weights=dict(cfg.reward.weights), timeout_s=cfg.reward.timeout_s)
+        self.backend = build_backend(cfg, self.model, self.processor)
+        self.control = build_control(cfg)
+        trainable = [p for p in self.model.parameters() if p.requires_grad]
+        o = cfg.optim
+        self.optimizer = torch.optim.AdamW(trainable, lr=o.lr, weight_decay=o.weight_decay, betas=tuple(o.betas))
+        self.scheduler = build_scheduler(self.optimizer, o.warmup_steps, o.schedule, t.steps)
+        self.update_settings = UpdateSettings(
+            ppo_epochs=t.ppo_epochs, mini_batch_size=t.mini_batch_size, micro_batch_size=t.micro_batch_size,
+            clip_low=cfg.algo.clip_low, clip_high=cfg.algo.clip_high, dual_clip=cfg.algo.dual_clip,
+            kl_coef=cfg.algo.kl_coef, kl_kind=cfg.algo.kl_kind, loss_agg=cfg.algo.loss_agg,
+            max_new_tokens=cfg.rollout.max_new_tokens, grad_clip=o.grad_clip,
+            importance_correction=cfg.uec.importance_correction)
+        u = cfg.uec
+        n0 = u.n0 or t.prompts_per_step * cfg.rollout.n
+        self.batch_buffer = BatchBuffer(n0) if (u.enabled and u.batch_buffer) else None
+        self.replay_buffer = ReplayBuffer(n0, u.replay.size_factor) if (u.enabled and u.replay.enabled) else None
+        self.py_rng = random.Random(t.seed + 1)
+        self.torch_gen = torch.Generator().manual_seed(t.seed + 2)
+        self.group_counter = 0
+        self.rollout_calls = 0
+        self.updates = 0
+
+        self.run_dir = RunDir(t.output_dir)
+        self.start_step = 0
+        ckpt = self._resume_point(latest_checkpoint)
+        if ckpt is not None:
+            self._restore(ckpt)
+        if dist_utils.is_main():
+            self.run_dir.write_config(to_dict(cfg))
+        self.logger = MetricsLogger(
+            self.run_dir, total_steps=t.steps, console=t.console and dist_utils.is_main(),
+            tensorboard=t.tensorboard and dist_utils.is_main(), wandb=t.wandb and dist_utils.is_main(),
+            wandb_project=t.wandb_project, wandb_config=to_dict(cfg),
+            resume_step=self.start_step if (ckpt is not None or self.run_dir.last_step is not None) else None)
+
+    # ---------------------------------------------------------------- data
+    def next_prompts(self, k: int):
+        """k encoded prompts (too-long ones are filtered, counted, and replaced by the next examples)."""
+        from uec_vlm.prompts import build_prompts
+
+        prompts, examples = [], []
+        while len(prompts) < k:
+            batch = self.stream.next(k - len(prompts))
+            kept, dropped = build_prompts(batch, self.processor, template=self.cfg.prompt.template,
+                                          image_budget=self.image_budget,
+                                          max_prompt_length=self.cfg.prompt.max_prompt_length)
+            if dropped:
+                self.filtered_prompts.extend(dropped)
+                if len(self.filtered_prompts) >= len(self.train_set):
+                    raise ValueError(f"every prompt of {self.cfg.data.train} exceeds prompt.max_prompt_length="
+                                     f"{self.cfg.prompt.max_prompt_length} (image tokens included)")
+            by_uid = {ex.uid: ex for ex in batch}
+            prompts.extend(kept)
+            examples.extend(by_uid[p.uid] for p in kept)
+        return prompts, examples
+
+    def next_group_id(self, count: int) -> int:
+        """Unique group ids across the run (two copies of one prompt never share a group)."""
+        first = self.group_counter
+        self.group_counter += count
+        return first * self.world + self.rank if self.world > 1 else first
+
+    def sampling_seed(self) -> int:
+        self.rollout_calls += 1
+        return (self.cfg.trainer.seed * 1_000_003 + self.rollout_calls * 7919 + self.rank) % (2**31)
+
+    def peak_memory_gb(self) -> float:
+        if torch.cuda.is_available():
+            return torch.cuda.max_memory_allocated() / 2**30
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+    # ---------------------------------------------------------------- state
+    def trainer_state(self) -> dict:
+        return {
+            "stream": self.stream.state_dict(),
+            "batch_buffer": None if self.batch_buffer is None else self.batch_buffer.state_dict(),
+            "replay_buffer": None if self.replay_buffer is None else self.replay_buffer.state_dict(),
+            "control": self.control.state_dict(),
+            "py_rng": self.py_rng.getstate(),
+            "torch_gen": self.torch_gen.get_state(),
+            "group_counter": self.group_counter,
+            "rollout_calls": self.rollout_calls,
+            "updates": self.updates,
+            "filtered_prompts": list(self.filtered_prompts),
+        }
+
+    def _resume_point(self, latest_checkpoint):
+        mode = self.cfg.trainer.resume
+        if mode == "never":
+            return None
+        if mode == "auto":
+            return latest_checkpoint(self.run_dir)
+        path = Path(mode)
+        if not path.is_dir():
+            raise ValueError(f"trainer.resume={mode!r}: no such checkpoint directory")
+        return path
+
+    def _restore(self, ckpt: Path) -> None:
+        from safetensors.torch import load_file
+
+        from uec_vlm.trainer.checkpoint import load_checkpoint, read_checkpoint_meta
+
+        weights = sorted(ckpt.glob("*.safetensors"))
+        state = {}
+        for w in weights:
+            state.update(load_file(str(w)))
+        missing, unexpected = self.model.load_state_dict(state, strict=False)
+        if unexpected:
+            raise ValueError(f"checkpoint {ckpt} has unexpected weights: {unexpected[:5]}")
+        ts = load_checkpoint(ckpt, model=None, optimizer=self.optimizer, scheduler=self.scheduler)
+        self.stream.load_state_dict(ts["stream"])
+        if self.batch_buffer is not None and ts.get("batch_buffer") is not None:
+            self.batch_buffer.load_state_dict(ts["batch_buffer"])
+        if self.replay_buffer is not None and ts.get("replay_buffer") is not None:
+            self.replay_buffer.load_state_dict(ts["replay_buffer"])
+        self.control.load_state_dict(ts["control"])
+        self.py_rng.setstate(ts["py_rng"])
+        self.torch_gen.set_state(ts["torch_gen"])
+        self.group_counter, self.rollout_calls, self.updates = ts["group_counter"], ts["rollout_calls"], ts["updates"]
+        self.filtered_prompts = list(ts.get("filtered_prompts", []))
+        self.start_step = int(read_checkpoint_meta(ckpt)["step"])
+        self.backend.update_weights(self.model)
+        print(f"resumed from {ckpt} (step {self.start_step})")
+
+    def save(self, step: int, metrics: dict) -> None:
+        from uec_vlm.trainer.checkpoint import prune_checkpoints, save_checkpoint
+
+        save_checkpoint(self.run_dir, step, model=dist_utils.unwrap(self.model), processor=self.processor,
+                        optimizer=self.optimizer, scheduler=self.scheduler, trainer_state=self.trainer_state(),
+                        metrics={k: v for k, v in metrics.items() if k.startswith("val/")},
+                        is_main=dist_utils.is_main())
+        if dist_utils.is_main():
+            best = next((k for k in sorted(metrics) if k.startswith("val/") and k.endswith("pass@1")), None)
+            prune_checkpoints(self.run_dir, keep_last=self.cfg.trainer.keep_last, best_metric=best, mode="max")
+        dist_utils.barrier()
+
+    def finish(self, step: int, history_val: dict[int, dict]) -> dict:
+        self.logger.close()
+        summary = {
+            "run": str(self.run_dir.root),
+            "steps": step,
+            "optimizer_updates": self.updates,
+            "prompts_filtered_too_long": len(self.filtered_prompts),
+            "train_records_skipped": len(self.train_set.skipped),
+            "validation": {str(k): v for k, v in history_val.items()},
+        }
+        if dist_utils.is_main():
+            self.run_dir.write_summary(summary)
+        return summary

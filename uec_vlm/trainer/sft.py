@@ -1,0 +1,76 @@
+"""Supervised warm start (`uec-vlm sft`, and `sft.steps` before RL): teach the answer format and a
+starting accuracy on the gold answers, with the same prompts, collation and log-prob code RL uses.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+
+import torch
+
+from uec_vlm.logprobs import collate, forward_logprobs
+
+
+def target_text(example, style: str = "think_boxed") -> str:
+    """The supervised response: `\\boxed{gold}` (choice: the gold letter), with a short think block."""
+    answer = example.gold_letter if example.answer_kind == "choice" and example.gold_letter else example.answer
+    if style == "boxed":
+        return f"\\boxed{{{answer}}}"
+    rationale = str(example.metadata.get("rationale", "")).strip()
+    return f"<think>{(' ' + rationale + ' ') if rationale else ' '}</think> \\boxed{{{answer}}}"
+
+
+def target_ids(processor, example, style: str) -> list[int]:
+    tok = processor.tokenizer
+    ids = tok(target_text(example, style), add_special_tokens=False)["input_ids"]
+    end = tok.convert_tokens_to_ids("<|im_end|>")
+    return list(ids) + ([end] if isinstance(end, int) and end >= 0 else [])
+
+
+def run_sft(model, processor, examples, *, steps: int, lr: float, batch_size: int, micro_batch_size: int,
+            template: str, image_budget, max_prompt_length: int, style: str = "think_boxed", seed: int = 0,
+            log=None) -> list[float]:
+    """Cross-entropy on gold responses for `steps` AdamW updates; returns the per-step losses.
+
+    Prompts are built once per example and cached (images resized once, as in RL). `log(step, dict)` is
+    called after each update when given.
+    """
+    from uec_vlm.prompts import build_prompts
+
+    prompts, dropped = build_prompts(examples, processor, template=template, image_budget=image_budget,
+                                     max_prompt_length=max_prompt_length)
+    if not prompts:
+        raise ValueError(f"sft: no usable prompts ({len(dropped)} exceed max_prompt_length={max_prompt_length})")
+    by_uid = {ex.uid: ex for ex in examples}
+    targets = [target_ids(processor, by_uid[p.uid], style) for p in prompts]
+    pad = int(processor.tokenizer.pad_token_id)
+    device = next(model.parameters()).device
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=0.0)
+    rng = random.Random(seed)
+    order: list[int] = []
+    losses = []
+    model.train()
+    t0 = time.perf_counter()
+    for step in range(1, steps + 1):
+        if len(order) < batch_size:
+            order += rng.sample(range(len(prompts)), len(prompts))
+        idx, order = order[:batch_size], order[batch_size:]
+        n_tokens = sum(len(targets[i]) for i in idx)
+        opt.zero_grad(set_to_none=True)
+        total = 0.0
+        for j in range(0, len(idx), micro_batch_size):
+            part = idx[j:j + micro_batch_size]
+            batch = collate([prompts[i] for i in part], [targets[i] for i in part], pad).to(device)
+            logp, _, mask = forward_logprobs(model, batch, with_entropy=False)
+            loss = -(logp * mask).sum() / n_tokens
+            loss.backward()
+            total += float(loss)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        losses.append(total)
+        if log is not None:
+            elapsed = time.perf_counter() - t0
+            log(step, {"sft/loss": total, "sft/eta_s": elapsed / step * (steps - step)})
+    model.eval()
+    return losses
