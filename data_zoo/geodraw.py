@@ -82,7 +82,9 @@ def _polygon_problem(rng: random.Random, sides: range, jitter: float) -> Problem
         d.polygon(_fit(pts, size, 0.15), fill=COLOURS[fill], outline=INK, width=lw)
         return img
 
-    return Problem("sides", (n, rot, fill, radii), "How many sides does the shape have?", str(n), "integer",
+    # A regular polygon turned by 360/n looks the same, so the key uses the rotation modulo that.
+    key_rot = rot % (360 / n) if jitter == 0 else rot
+    return Problem("sides", (n, key_rot, fill, radii), "How many sides does the shape have?", str(n), "integer",
                    draw, {"sides": n})
 
 

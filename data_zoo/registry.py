@@ -110,8 +110,9 @@ class Dataset(Sequence):
         return f"Dataset({self.name!r}, {len(self)} examples, {len(self.skipped)} skipped)"
 
 
-def check_example(ex: Example, check_images: bool = False) -> str | None:
-    """The reason `ex` is not a valid canonical record, or None. Decodes its images only if `check_images`."""
+def check_example(ex: Example, check_images: bool = False, require_image_files: bool = True) -> str | None:
+    """The reason `ex` is not a valid canonical record, or None. Decodes its images only if `check_images`;
+    `require_image_files=False` accepts image paths that do not exist (scoring needs annotations only)."""
     if not str(ex.id):
         return "empty id"
     n_ph = ex.question.count(IMAGE_PLACEHOLDER)
@@ -126,7 +127,7 @@ def check_example(ex: Example, check_images: bool = False) -> str | None:
             return f"choice question without a gold letter (got {ex.gold_letter!r})"
         if ex.choices is not None and LETTERS.index(ex.gold_letter) >= len(ex.choices):
             return f"gold letter {ex.gold_letter} beyond {len(ex.choices)} choices"
-    for ref in ex.images:
+    for ref in ex.images if require_image_files else ():
         if ref.path is not None and ref.data is None and not os.path.isfile(ref.path):
             return f"image file not found: {ref.path}"
     if check_images:
@@ -148,8 +149,6 @@ def _resolve(spec: Spec, table: dict[str, Adapter]) -> tuple[Adapter, str, str |
         if adapter.splits and split not in adapter.splits:
             raise DataError(f"unknown split {split!r} for adapter {spec.name!r} (spec {spec.raw!r}); "
                             f"known splits: {list(adapter.splits)}")
-        if spec.root is None and adapter.hub_id is None and adapter.name != "synthgeo":
-            raise DataError(f"adapter {spec.name!r} has no hub copy: give a local folder, `{spec.name}:{split}@DIR`")
         return adapter, split, spec.root, spec.options
     if spec.kind == "hub":
         for adapter in table.values():
@@ -165,12 +164,13 @@ def _resolve(spec: Spec, table: dict[str, Adapter]) -> tuple[Adapter, str, str |
 
 
 def load_dataset(spec: str, *, on_error: str = "fail", adapter_modules: Iterable[str] = (),
-                 check_images: bool = False) -> Dataset:
+                 check_images: bool = False, require_image_files: bool = True) -> Dataset:
     """Load the dataset named by `spec` as canonical Examples.
 
     on_error: "fail" raises DataError at the first bad record (naming record and file); "skip" drops it
     and records (id, reason) in `Dataset.skipped`. check_images decodes every image once (then drops the
-    pixels) so that corrupt images are caught at load instead of at use. An empty result is an error.
+    pixels) so that corrupt images are caught at load instead of at use. require_image_files=False loads
+    annotations whose image files are absent (for `uec-vlm eval score`, which never looks at images). An empty result is an error.
     """
     if on_error not in ("fail", "skip"):
         raise DataError(f"on_error must be 'fail' or 'skip', got {on_error!r}")
@@ -185,7 +185,7 @@ def load_dataset(spec: str, *, on_error: str = "fail", adapter_modules: Iterable
             rid, reason = item.record_id, item.reason
         else:
             rid = str(item.id)
-            reason = check_example(item, check_images)
+            reason = check_example(item, check_images, require_image_files)
             if reason is None and rid in seen:
                 reason = f"duplicate id {rid!r} within {item.source}/{item.split}"
         if reason is None:

@@ -52,7 +52,7 @@ def parse_spec(spec: str, adapter_names: set[str] | frozenset[str]) -> Spec:
     if m and (m["split"] or m["root"]):
         raise DataError(f"unknown adapter {m['name']!r} in spec {spec!r}; registered: {sorted(adapter_names)}")
     h = _HUB_RE.match(body)
-    if h and not os.path.splitext(body)[1] in (".parquet", ".jsonl", ".json"):
+    if h and os.path.splitext(body)[1] not in (".parquet", ".jsonl", ".json"):
         return Spec(spec, "hub", hub_id=h["hub"], split=h["split"] or "train", options=options)
     if m:
         raise DataError(f"unknown adapter {m['name']!r} in spec {spec!r}; registered: {sorted(adapter_names)}")

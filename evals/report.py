@@ -75,7 +75,14 @@ def _tokens(value) -> int | None:
 
 
 def benchmark_summary(
-    name: str, examples: Sequence, records: Sequence[dict], ks: Sequence[int], *, n_boot: int = 1000, seed: int = 0
+    name: str,
+    examples: Sequence,
+    records: Sequence[dict],
+    ks: Sequence[int],
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+    scoring: str | None = None,
 ) -> dict:
     """Metrics of one benchmark. examples: its problems; records: [samples] dicts (see module docstring)."""
     problems, recs = _group(name, examples, records)
@@ -95,7 +102,7 @@ def benchmark_summary(
     source = problems[0].source
     summary = {
         "source": source,
-        "scoring": rules.label(source),
+        "scoring": scoring or rules.label(source),
         "n_problems": len(problems),
         "n_problems_total": len(examples),
         "n_problems_missing": len(examples) - len(problems),
@@ -197,6 +204,7 @@ def _plot(run_dir: str, summary: dict) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, b in summary["benchmarks"].items():
@@ -205,6 +213,7 @@ def _plot(run_dir: str, summary: dict) -> None:
     ax.set_xlabel("k (samples)")
     ax.set_ylabel("Pass@k (%)")
     ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
     ax.set_title("Unbiased Pass@k")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
@@ -222,8 +231,12 @@ def write_report(
     extra_info: dict | None = None,
     n_boot: int = 1000,
     seed: int = 0,
+    scoring_labels: dict[str, str] | None = None,
 ) -> dict:
-    """Summarise every benchmark and write the report files into `run_dir`; returns the summary dict."""
+    """Summarise every benchmark and write the report files into `run_dir`; returns the summary dict.
+
+    scoring_labels: {benchmark: label} overriding the rule's own label (e.g. when an LLM judge scored it).
+    """
     rules.check_mode(mode)
     ks = sorted({int(k) for k in ks})
     if not ks or ks[0] < 1:
@@ -236,7 +249,9 @@ def write_report(
         "n_boot": n_boot,
         "extra_info": dict(extra_info or {}),
         "benchmarks": {
-            name: benchmark_summary(name, exs, recs, ks, n_boot=n_boot, seed=seed)
+            name: benchmark_summary(
+                name, exs, recs, ks, n_boot=n_boot, seed=seed, scoring=(scoring_labels or {}).get(name)
+            )
             for name, (exs, recs) in benchmarks.items()
         },
     }

@@ -167,7 +167,7 @@ class OptimConfig:
 
 @dataclass
 class SFTConfig:
-    steps: int = f(0, "Supervised warm-start updates before RL (0 = none). `uec-vlm sft` runs only this.")
+    steps: int = f(0, "Supervised warm-start updates run by `uec-vlm sft` (the demo uses it before RL).")
     lr: float = f(1e-3, "Warm-start learning rate.")
     batch_size: int = f(16, "Warm-start examples per update.")
     response: Literal["boxed", "think_boxed"] = f("think_boxed", "Target format: `\\boxed{answer}` alone or with a short <think> block.")

@@ -68,7 +68,12 @@ def _override_to_dict(item: str) -> dict:
     key, sep, raw = item.partition("=")
     if not sep or not key:
         raise ConfigError(f"override {item!r} must look like key.sub=value")
-    value = yaml.safe_load(raw) if raw.strip() else ""
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        # Dataset specs such as `[synthgeo:test?n=100]` are not valid YAML flow items: split them plainly.
+        text = raw.strip()
+        value = [v.strip() for v in text[1:-1].split(",") if v.strip()] if text[:1] + text[-1:] == "[]" else text
     out: dict = {}
     node = out
     parts = key.strip().split(".")
@@ -120,6 +125,12 @@ def _coerce(value: Any, tp, key: str):
         return {_coerce(k, k_tp, key): _coerce(v, v_tp, f"{key}.{k}") for k, v in value.items()}
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if tp is float and isinstance(value, str):
+        # YAML 1.1 reads `1e-6` (no dot) as a string; accept any number spelling.
+        try:
+            return float(value)
+        except ValueError:
+            raise ConfigError(f"{key}: expected float, got {value!r} (str)") from None
     if tp is str and isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     if tp in (int, float, bool, str):

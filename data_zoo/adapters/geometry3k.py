@@ -10,7 +10,15 @@ import json
 from pathlib import Path
 
 from data_zoo.example import IMAGE_PLACEHOLDER, LETTERS, DataError, Example
-from data_zoo.records import guarded, image_ref, infer_answer_kind, letter_choice, origin_of, require
+from data_zoo.records import (
+    guarded,
+    image_ref,
+    infer_answer_kind,
+    letter_choice,
+    origin_of,
+    prefix_placeholders,
+    require,
+)
 from data_zoo.registry import register_adapter
 from data_zoo.sources import hub_rows, read_parquet_rows, split_parquet_files
 
@@ -33,9 +41,7 @@ def _from_hub_row(row: dict, split: str) -> Example:
     rid = str(row["id"]) if row.get("id") is not None else str(row["_row"])
     images = require(row, "images", where)
     refs = [image_ref(v, f"{where} image {i}") for i, v in enumerate(images if isinstance(images, list) else [images])]
-    question = str(require(row, "problem", where))
-    if IMAGE_PLACEHOLDER not in question:
-        question = IMAGE_PLACEHOLDER * len(refs) + question
+    question = prefix_placeholders(str(require(row, "problem", where)), len(refs))
     return _example(rid, split, question, str(require(row, "answer", where)).strip(), refs, row.get("choices"), {})
 
 

@@ -145,7 +145,9 @@ class JudgeClient:
 
         extraction = parse_extraction(self.chat(extract_prompt(response)))
         question = example.metadata.get("question_for_eval") or example.question
-        prompt = score_prompt(question, example.answer, extraction)
+        # Upstream's standard answer of a choice question is its letter.
+        gold = example.gold_letter if example.answer_kind == "choice" and example.gold_letter else example.answer
+        prompt = score_prompt(question, gold, extraction)
         for _ in range(self.retries):
             reply = self.chat(prompt)
             verdict = parse_judgement(reply)

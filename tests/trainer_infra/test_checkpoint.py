@@ -6,12 +6,10 @@ step 1, trains a step, then dies with os._exit in the middle of writing step 2.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -150,6 +148,21 @@ def test_load_rejects_incomplete_and_missing_parts(tmp_path):
         load_checkpoint(path)
 
 
+def test_gathered_state_dicts_are_what_gets_saved(tmp_path):
+    """FSDP path: the trainer hands over full state dicts gathered on rank 0 instead of live objects."""
+    live, gathered = tiny_model(seed=0), tiny_model(seed=1)
+    optimizer, _ = optimizer_and_scheduler(gathered)
+    train_step(gathered, optimizer, torch.optim.lr_scheduler.StepLR(optimizer, step_size=1))
+    path = save_checkpoint(tmp_path, 1, model=live, state_dict=gathered.state_dict(),
+                           optimizer=optimizer.state_dict(), rng=False)
+    target = tiny_model(seed=2)
+    target_opt, _ = optimizer_and_scheduler(target)
+    load_checkpoint(path, model=target, optimizer=target_opt, restore_rng=False)
+    for (name, p), q in zip(gathered.state_dict().items(), target.state_dict().values()):
+        assert torch.equal(p, q), name
+    assert target_opt.state_dict()["state"][0]["step"] == optimizer.state_dict()["state"][0]["step"] == 1
+
+
 def test_non_main_rank_writes_nothing(tmp_path):
     assert save_checkpoint(tmp_path, 1, model=tiny_model(seed=0), is_main=False) is None
     assert not (tmp_path / "checkpoints").exists()
@@ -213,6 +226,10 @@ def test_prune_keeps_last_n_and_best(tmp_path):
 
     removed = prune_checkpoints(tmp_path, keep_last=1, best_metric="val/geo/pass@1", mode="min")
     assert [p.name for p in removed] == ["step_2"]
+    assert sorted(p.name for p in ckpts.iterdir()) == ["step_5", "step_6"]
+    # re-saving an existing step swaps in the new copy
+    save_checkpoint(tmp_path, 6, model=model, rng=False, metrics={"val/geo/pass@1": 0.9})
+    assert read_checkpoint_meta(ckpts / "step_6")["metrics"] == {"val/geo/pass@1": 0.9}
     assert sorted(p.name for p in ckpts.iterdir()) == ["step_5", "step_6"]
     with pytest.raises(ValueError, match="keep_last"):
         prune_checkpoints(tmp_path, keep_last=0)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import importlib.util
 import io
 import sys
 
@@ -97,10 +96,38 @@ def test_missing_tensorboard_is_a_one_line_notice(tmp_path, monkeypatch):
     assert list((tmp_path / "events").iterdir()) == []
 
 
-@pytest.mark.skipif(importlib.util.find_spec("wandb") is not None, reason="wandb is installed here")
-def test_wandb_asked_but_missing_is_a_clear_error(tmp_path):
+def test_wandb_asked_but_missing_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "wandb", None)  # behaves as an uninstalled package
     with pytest.raises(RuntimeError, match="wandb package is not installed: pip install wandb"):
         MetricsLogger(tmp_path, total_steps=2, wandb=True, wandb_project="uec")
+    assert list((tmp_path / "events").iterdir()) == []
+
+
+def test_wandb_offline_run_is_resumed_under_the_same_id(tmp_path, monkeypatch):
+    pytest.importorskip("wandb")
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    with MetricsLogger(tmp_path, total_steps=4, console=False, tensorboard=False, wandb=True,
+                       wandb_project="uec", wandb_config={"lr": 1e-6}) as logger:
+        logger.log(1, {"reward/overall": 0.5})
+    run_id = (tmp_path / "wandb_id.txt").read_text().strip()
+    with MetricsLogger(tmp_path, total_steps=4, console=False, tensorboard=False, wandb=True,
+                       wandb_project="uec", resume_step=1) as logger:
+        logger.log(2, {"reward/overall": 0.75})
+    assert (tmp_path / "wandb_id.txt").read_text().strip() == run_id
+    runs = sorted(p.name for p in (tmp_path / "wandb").glob("offline-run-*"))
+    assert len(runs) == 2 and all(f"-{run_id}" in name for name in runs)  # same second: "-1" suffix
+
+
+def test_non_main_rank_writes_nothing(tmp_path):
+    (tmp_path / "metrics.jsonl").write_text('{"step": 1, "a": 1}\n{"step": 2, "a": 2}\n')
+    out = io.StringIO()
+    with MetricsLogger(tmp_path, total_steps=4, stream=out, resume_step=1, is_main=False) as logger:
+        assert logger.log(2, {"a": 3, "b": None}) == {"step": 2, "a": 3}
+        with pytest.raises(TypeError, match="'a'"):
+            logger.log(3, {"a": "x"})
+    assert (tmp_path / "metrics.jsonl").read_text() == '{"step": 1, "a": 1}\n{"step": 2, "a": 2}\n'
+    assert out.getvalue() == ""
     assert list((tmp_path / "events").iterdir()) == []
 
 

@@ -118,7 +118,7 @@ def kl_cov_token_loss(
     n_valid = int(valid.sum().item())
     selected = torch.zeros_like(valid)
     if n_valid > 0:
-        k = max(1, int(ratio * n_valid))
+        k = min(max(1, int(ratio * n_valid)), n_valid)
         top = torch.topk(_valid_cov(logp, advantages, valid).flatten(), k).indices
         selected.view(-1)[top] = True
         loss = torch.where(selected, loss + beta * (logp - old_logp).abs(), loss)

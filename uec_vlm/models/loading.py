@@ -51,7 +51,8 @@ def load_policy(
     if not hasattr(torch, dtype) or not isinstance(getattr(torch, dtype), torch.dtype):
         raise ModelLoadError(f"model.dtype: unknown dtype {dtype!r} (use float32, bfloat16 or float16)")
     is_local = Path(source).is_dir()
-    if not is_local and (source.startswith((".", "/", "~")) or Path(source).suffix):
+    # A hub id is `owner/name`; anything else that is not a directory is a mistyped local path.
+    if not is_local and (source.startswith((".", "/", "~")) or source.count("/") != 1):
         raise ModelLoadError(f"model.path: directory {source!r} does not exist")
     try:
         processor = AutoProcessor.from_pretrained(source, trust_remote_code=trust_remote_code)
@@ -72,7 +73,10 @@ def load_policy(
         for p in _vision_module(model).parameters():
             p.requires_grad_(False)
     if gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        if hasattr(model, "activation_checkpointing_enable"):  # transformers >= 5.x name
+            model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+        else:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.config.use_cache = False
         if freeze_vision or lora:
             # Checkpointed blocks need an input that requires grad when the embeddings are frozen.

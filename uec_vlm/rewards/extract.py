@@ -20,9 +20,8 @@ from dataclasses import dataclass
 
 PATHS: tuple[str, ...] = ("answer_tag", "boxed", "answer_is", "option_letter", "last_number")
 
-_ANSWER_IS = re.compile(
-    r"\banswer\s*(?:is\b\s*:?|:)[ \t]*(?:\n\s*)?([^\n]*)", re.IGNORECASE
-)
+_ANSWER_IS = re.compile(r"\banswer\s*(?:is\b\s*:?|:)", re.IGNORECASE)
+_REST_OF_LINE = re.compile(r"[ \t]*(?:\n\s*)?([^\n]*)")
 _OPTION = re.compile(
     r"(?:(?i:option|choice)\s+)?(?:\(([A-Z])\)(?:\s.*)?|([A-Z])(?:[.:)](?:\s.*)?)?)", re.DOTALL
 )
@@ -77,14 +76,13 @@ def _answer_is(response: str) -> str | None:
         last = m
     if last is None:
         return None
-    return _strip_decoration(last.group(1))
+    # The phrase may end its line ("The answer is:\n42"): then the answer is the next non-empty line.
+    return _strip_decoration(_REST_OF_LINE.match(response, last.end()).group(1))
 
 
 def _strip_decoration(s: str) -> str:
     # Markdown bold, quotes, math delimiters and a full stop often wrap a phrase-extracted answer.
-    s = s.strip().strip("*").strip()
-    if s.endswith("."):
-        s = s[:-1].rstrip()
+    s = s.strip().rstrip(".").strip().strip("*").strip()
     if len(s) >= 2 and s[0] == s[-1] and s[0] in "\"'$":
         s = s[1:-1].strip()
     return s

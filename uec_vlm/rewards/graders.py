@@ -34,7 +34,9 @@ MATHRULER_MAX_CHARS = 500
 # Anything that could steer sympy's `parse_expr` (which calls eval) away from arithmetic: dunders, quotes,
 # statement separators, attribute access on names, and Python keywords/builtins.
 _SYMPY_SAFE = re.compile(r"[0-9A-Za-z\s+\-*/^().,{}\[\]\\|<>=!:%°πθ√]*")
-_SYMPY_BAD = re.compile(r"__|[A-Za-z_]\.[A-Za-z_]|\b(?:lambda|import|exec|eval|open|os|sys|getattr|compile)\b")
+_SYMPY_BAD = re.compile(
+    r"__|[A-Za-z_]\.[A-Za-z_]|\b(?:lambda|import|exec|eval|open|os|sys|getattr|compile)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,9 @@ def check_gold(example: Example) -> None:
     """Raise ValueError naming the record when its gold answer cannot be graded as its `answer_kind`."""
     kind = example.answer_kind
     if kind not in ANSWER_KINDS:
-        raise ValueError(f"record {example.uid}: unknown answer_kind {kind!r}; expected one of {ANSWER_KINDS}")
+        raise ValueError(
+            f"record {example.uid}: unknown answer_kind {kind!r}; expected one of {ANSWER_KINDS}"
+        )
     if kind in ("integer", "float"):
         value = parse_number(example.answer)
         if value is None or (kind == "integer" and value != int(value)):
@@ -190,7 +194,9 @@ def _equivalent(pred: str, gold: str) -> tuple[bool, str, str | None]:
         return True, "math_verify", None
     if _mathruler_ok(pred, gold):
         return True, "mathruler", None
-    return False, "math_verify", None if pred_parsed else "math-verify could not parse the answer"
+    # math-verify falls back to the raw string when its grammar fails: no sympy object means "unparsable".
+    parsed = any(not isinstance(x, str) for x in pred_parsed)
+    return False, "math_verify", None if parsed else "math-verify could not parse the answer"
 
 
 def _numeric_value(s: str) -> float | None:

@@ -12,7 +12,7 @@ from fractions import Fraction
 
 # LaTeX spellings that never change a value: spacing commands, sizing, `\dfrac`, degree and percent signs.
 _DROP = re.compile(
-    r"\\left\b|\\right\b|\\[,;:! ]|\\displaystyle|\\mathrm\b|\\text\b|\\mbox\b|\^\{?\\circ\}?|°|\\%|%|\$"
+    r"\\left\b|\\right\b|\\[,;:! ]|\\displaystyle|\\mathrm\b|\\text\b|\\mbox\b|\^\{?\\circ\}?|°|\\%|%|\\?\$"
 )
 _TEXT_WRAP = re.compile(r"\\(?:text|mathrm|mbox|textbf|mathbf)\{([^{}]*)\}")
 _FRAC = re.compile(r"\\[dt]frac\b")

@@ -100,6 +100,11 @@ class GradingPool:
         self._workers: list[_Worker] = []
         self._lock = threading.Lock()
 
+    @property
+    def live_workers(self) -> int:
+        """Worker processes currently running (0 until the first batch that needs the slow path)."""
+        return sum(w.proc.poll() is None for w in self._workers)
+
     def close(self) -> None:
         with self._lock:
             for w in self._workers:
@@ -150,7 +155,9 @@ class GradingPool:
             i = w.job
             code = self._replace(w)
             if i is not None:
-                results[i] = Grade(False, jobs[i][0].text, "error", reason=f"grading worker died (exit {code})")
+                results[i] = Grade(
+                    False, jobs[i][0].text, "error", reason=f"grading worker died (exit {code})"
+                )
                 logger.warning("grading %s: worker died (exit %s)", jobs[i][1].uid, code)
             return
         for msg in messages:

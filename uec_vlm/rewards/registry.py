@@ -141,10 +141,14 @@ class Reward:
     ) -> list[dict[str, float]]:
         """N completions + N examples -> N dicts of float components (with "overall" re-weighted)."""
         if len(completions) != len(examples):
-            raise ValueError(f"reward {self.name!r}: {len(completions)} completions but {len(examples)} examples")
+            raise ValueError(
+                f"reward {self.name!r}: {len(completions)} completions but {len(examples)} examples"
+            )
         out = self.fn(completions, examples, truncated=truncated, **self._extra)
         if not isinstance(out, list) or len(out) != len(completions):
-            raise ValueError(f"reward {self.name!r} returned {type(out).__name__} not a list of {len(completions)}")
+            raise ValueError(
+                f"reward {self.name!r} returned {type(out).__name__} not a list of {len(completions)}"
+            )
         return [self._check(row, i) for i, row in enumerate(out)]
 
     def _check(self, row: dict, i: int) -> dict[str, float]:
@@ -155,7 +159,9 @@ class Reward:
         if self.weights is not None:
             unknown = sorted(set(self.weights) - set(row))
             if unknown:
-                raise ValueError(f"reward {self.name!r}: weights name unknown components {unknown}; has {sorted(row)}")
+                raise ValueError(
+                    f"reward {self.name!r}: weights name unknown components {unknown}; has {sorted(row)}"
+                )
             row["overall"] = sum(w * row[k] for k, w in self.weights.items())
         return row
 
@@ -169,5 +175,7 @@ def build_reward(
     fn = _resolve(name_or_import_path)
     for key, value in (weights or {}).items():
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"reward {name_or_import_path!r}: weight {key!r} must be a number, got {value!r}")
+            raise ValueError(
+                f"reward {name_or_import_path!r}: weight {key!r} must be a number, got {value!r}"
+            )
     return Reward(name_or_import_path, fn, weights, timeout_s)

@@ -23,7 +23,14 @@ from uec_vlm.trainer.samples import Sample, make_samples, score_samples
 from uec_vlm.trainer.setup import TrainingSetup
 from uec_vlm.trainer.update import fill_logprobs, policy_update
 from uec_vlm.uec.buffers import should_replay
-from uec_vlm.uec.selection import BUCKET_NAMES, HARD, difficulty_buckets, pass_rates, replay_mask, retention_mask
+from uec_vlm.uec.selection import (
+    BUCKET_NAMES,
+    HARD,
+    difficulty_buckets,
+    pass_rates,
+    replay_mask,
+    retention_mask,
+)
 
 ValidateFn = Callable[[object, int], dict]
 
@@ -227,7 +234,8 @@ class Trainer:
         if cfg.algo.entropy_control == "aer":
             ents = fill_logprobs(s.model, batch, pad_token_id=s.pad_token_id,
                                  micro_batch_size=cfg.trainer.micro_batch_size, attr="old_logp", with_entropy=True)
-            s.control.observe(float(np.mean(ents)) if ents else 0.0)
+            if ents:  # an all-empty batch has no entropy to observe; AER's H0 must come from real tokens
+                s.control.observe(float(np.mean(ents)))
             on_policy = False
         out = policy_update(s.train_model, s.optimizer, s.scheduler, batch, settings=s.update_settings,
                             control=s.control, pad_token_id=s.pad_token_id, rng=s.py_rng, generator=s.torch_gen,

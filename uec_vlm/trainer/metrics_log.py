@@ -12,10 +12,11 @@ from __future__ import annotations
 import os
 import sys
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
-from uec_vlm.trainer.run_dir import RunDir
+from uec_vlm.trainer.run_dir import RunDir, clean_metrics
 
 # (console label, metric key): the few numbers worth watching live; everything else is in the files.
 CONSOLE_KEYS: tuple[tuple[str, str], ...] = (
@@ -78,6 +79,8 @@ class MetricsLogger:
             from metrics.jsonl and TensorBoard hides events from those steps (SummaryWriter purge_step).
             Without it, a run directory whose metrics.jsonl already holds steps is an error.
         stream: where console lines and notices go (default sys.stdout).
+        is_main: False on non-zero ranks of a distributed run: nothing is written anywhere (no
+            truncation, no JSONL, TensorBoard, wandb or console); `log` still validates the metrics.
 
     Seconds per step is the mean wall time since the logger was created, over the steps run since then.
     """
@@ -94,24 +97,26 @@ class MetricsLogger:
         wandb_config: Mapping[str, Any] | None = None,
         resume_step: int | None = None,
         stream: TextIO | None = None,
+        is_main: bool = True,
         clock: Callable[[], float] = time.monotonic,
     ):
         if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps <= 0:
             raise ValueError(f"total_steps must be a positive int, got {total_steps!r}")
         self.run_dir = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
         self.total_steps = total_steps
-        self.console = console
+        self.console = console and is_main
+        self.is_main = is_main
         self.stream = stream if stream is not None else sys.stdout
         self._clock = clock
-        if resume_step is not None:
+        if is_main and resume_step is not None:
             self.run_dir.truncate_metrics(resume_step)
-        elif self.run_dir.last_step is not None:
+        elif is_main and self.run_dir.last_step is not None:
             raise ValueError(
                 f"{self.run_dir.metrics_path} already holds steps up to {self.run_dir.last_step}: pass "
                 f"resume_step=<checkpoint step> to resume this run, or use a new run directory"
             )
-        self._wandb = self._init_wandb(wandb_project, wandb_config) if wandb else None
-        self._tb = self._init_tensorboard(resume_step) if tensorboard else None
+        self._wandb = self._init_wandb(wandb_project, wandb_config) if wandb and is_main else None
+        self._tb = self._init_tensorboard(resume_step) if tensorboard and is_main else None
         self._start_step = resume_step or 0
         self._start_time = clock()
         self._closed = False
@@ -125,7 +130,7 @@ class MetricsLogger:
                 "pip install wandb (or pip install 'uec-vlm[logging]'), or turn wandb logging off"
             ) from e
         id_file = self.run_dir.root / "wandb_id.txt"
-        run_id = id_file.read_text().strip() if id_file.exists() else wandb_module.util.generate_id()
+        run_id = id_file.read_text().strip() if id_file.exists() else uuid.uuid4().hex[:12]
         id_file.write_text(run_id + "\n")
         return wandb_module.init(
             project=project,
@@ -155,6 +160,8 @@ class MetricsLogger:
         """Record one step's metrics everywhere; None values are skipped. Returns the JSONL row."""
         if self._closed:
             raise RuntimeError("MetricsLogger.log called after close()")
+        if not self.is_main:
+            return {"step": step, **clean_metrics(metrics)}
         row = self.run_dir.append_metrics(step, metrics)
         values = {k: v for k, v in row.items() if k != "step"}
         if self._tb is not None:

@@ -65,7 +65,7 @@ def run_sft(model, processor, examples, *, steps: int, lr: float, batch_size: in
             logp, _, mask = forward_logprobs(model, batch, with_entropy=False)
             loss = -(logp * mask).sum() / n_tokens
             loss.backward()
-            total += float(loss)
+            total += loss.item()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         losses.append(total)

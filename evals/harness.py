@@ -1,0 +1,247 @@
+"""The generation harness: a model x a suite of datasets -> per-sample JSONL -> report.
+
+Resumable: every prompt's n samples are appended to `samples.jsonl` in ONE write (then flushed and
+fsync'd), so a killed run leaves whole prompts plus at most one torn last line, which is cut on restart.
+Re-running the same command skips every (benchmark, id) already on disk. Each prompt is sampled with its
+own seed derived from (eval.seed, benchmark, id), so results do not depend on batching, on resuming, or on
+how problems are sharded over torchrun ranks (each rank writes `samples.rank<r>.jsonl`; rank 0 merges).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from evals import benchmarks as rules
+from evals.samples import SAMPLES_FILE, read_samples, sample_line, write_samples
+
+META_FILE = "eval_meta.json"
+
+
+def prompt_seed(seed: int, benchmark: str, problem_id: str) -> int:
+    digest = hashlib.sha256(f"{seed}|{benchmark}|{problem_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
+
+
+def benchmark_name(spec: str) -> str:
+    """A file-safe display name for a dataset spec: `mathvista:testmini@/d` -> `mathvista_testmini`."""
+    head = spec.split("@")[0].split("?")[0]
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in head.replace(":", "_")).strip("_") or "data"
+
+
+def repair_jsonl(path: Path) -> int:
+    """Cut a torn last line left by a killed writer; returns the bytes removed."""
+    if not path.exists():
+        return 0
+    data = path.read_bytes()
+    if not data or data.endswith(b"\n"):
+        return 0
+    keep = data.rfind(b"\n") + 1
+    with open(path, "r+b") as fh:
+        fh.truncate(keep)
+    return len(data) - keep
+
+
+def sample_records(example, completions, grades) -> list[dict]:
+    return [
+        {"id": str(example.id), "sample": i, "response": c.text, "extracted": g.extracted, "correct": bool(g.correct),
+         "path": g.path, "reason": g.reason, "tokens": len(c.token_ids), "finish_reason": c.finish_reason}
+        for i, (c, g) in enumerate(zip(completions, grades, strict=True))
+    ]
+
+
+def generate_records(backend, processor, examples, *, name: str, params_for, template: str, image_budget,
+                     max_prompt_length: int, mode: str, sink=None, done: set[str] = frozenset(),
+                     progress: bool = True, timeout_s: float = 5.0) -> tuple[list[dict], list[str]]:
+    """Sample and score every example not in `done`. Returns (records, ids filtered as too long).
+
+    `params_for(example) -> SamplingParams` (seeded per problem); `sink(lines: str)` persists each prompt's
+    records as soon as they are scored.
+    """
+    from tqdm import tqdm
+
+    from uec_vlm.prompts import PromptTooLong, build_prompt
+
+    records: list[dict] = []
+    too_long: list[str] = []
+    todo = [ex for ex in examples if str(ex.id) not in done]
+    bar = tqdm(todo, desc=name, unit="problem", disable=not progress, file=sys.stderr, dynamic_ncols=True)
+    for ex in bar:
+        try:
+            prompt = build_prompt(ex, processor, template=template, image_budget=image_budget,
+                                  max_prompt_length=max_prompt_length)
+        except PromptTooLong:
+            too_long.append(str(ex.id))
+            continue
+        (completions,) = backend.generate([prompt], params_for(ex))
+        grades = rules.score_many([ex] * len(completions), [c.text for c in completions], mode=mode,
+                                  timeout_s=timeout_s)
+        recs = sample_records(ex, completions, grades)
+        records.extend(recs)
+        if sink is not None:
+            sink("".join(sample_line(name, r) for r in recs))
+    return records, too_long
+
+
+class _AppendSink:
+    def __init__(self, path: Path):
+        self.fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed by close()
+
+    def __call__(self, text: str) -> None:
+        self.fh.write(text)
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
+
+    def close(self) -> None:
+        self.fh.close()
+
+
+def _check_meta(out: Path, meta: dict) -> None:
+    path = out / META_FILE
+    if path.exists():
+        old = json.loads(path.read_text())
+        diff = {k: (old.get(k), v) for k, v in meta.items() if old.get(k) != v}
+        if diff:
+            raise ValueError(f"{out} holds an eval with different settings {diff}; use another eval.output_dir "
+                             "or delete it")
+    else:
+        path.write_text(json.dumps(meta, indent=2) + "\n")
+
+
+def run_eval(cfg, *, model=None, processor=None) -> dict:
+    """Evaluate `cfg.model.path` (or the given model) on `cfg.eval.suite`; writes the run folder."""
+    from data_zoo.registry import load_dataset
+    from uec_vlm.config_loader import save_config
+    from uec_vlm.prompts import ImageBudget
+    from uec_vlm.rollout import SamplingParams
+    from uec_vlm.rollout.hf import HFBackend
+    from uec_vlm.trainer import distributed as dist_utils
+    from uec_vlm.trainer.setup import build_model
+
+    e = cfg.eval
+    dist_utils.init_from_env()
+    rank, world = dist_utils.rank(), dist_utils.world_size()
+    if model is None:
+        model, processor = build_model(cfg)
+    model.eval()
+    backend = HFBackend(model, processor)
+    out = Path(e.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    n = 1 if e.greedy else e.n
+    meta = {"model": cfg.model.path, "suite": list(e.suite), "n": n, "greedy": e.greedy, "temperature": e.temperature,
+            "top_p": e.top_p, "max_new_tokens": e.max_new_tokens, "seed": e.seed, "template": cfg.prompt.template,
+            "min_pixels": cfg.prompt.min_pixels, "max_pixels": cfg.prompt.max_pixels, "mode": e.mode}
+    if dist_utils.is_main():
+        _check_meta(out, meta)
+        save_config(cfg, out / "config.yaml")
+    dist_utils.barrier()
+    shard_file = out / (SAMPLES_FILE if world == 1 else f"samples.rank{rank}.jsonl")
+    merged_file = out / SAMPLES_FILE
+    for f in {shard_file, merged_file}:
+        repair_jsonl(f)
+    existing: dict[str, list[dict]] = {}
+    for f in {shard_file, merged_file}:
+        if f.exists():
+            for k, v in read_samples(f).items():
+                existing.setdefault(k, []).extend(v)
+    sink = _AppendSink(shard_file)
+    budget = ImageBudget(cfg.prompt.min_pixels, cfg.prompt.max_pixels)
+    datasets, too_long_all = {}, {}
+    t0 = time.perf_counter()
+    try:
+        for spec in e.suite:
+            name = benchmark_name(spec)
+            ds = load_dataset(spec, on_error=cfg.data.on_error, adapter_modules=cfg.data.adapter_modules)
+            datasets[name] = ds
+            done = {str(r["id"]) for r in existing.get(name, [])}
+            mine = [ex for i, ex in enumerate(ds) if i % world == rank]
+
+            def params_for(ex, name=name):
+                return SamplingParams(n=n, temperature=e.temperature if not e.greedy else 1.0, top_p=e.top_p,
+                                      max_new_tokens=e.max_new_tokens, greedy=e.greedy,
+                                      seed=prompt_seed(e.seed, name, str(ex.id)))
+
+            _, too_long = generate_records(backend, processor, mine, name=name, params_for=params_for,
+                                           template=cfg.prompt.template, image_budget=budget,
+                                           max_prompt_length=cfg.prompt.max_prompt_length, mode=e.mode,
+                                           sink=sink, done=done, progress=dist_utils.is_main(),
+                                           timeout_s=cfg.reward.timeout_s)
+            too_long_all[name] = too_long
+    finally:
+        sink.close()
+    dist_utils.barrier()
+    gathered = dist_utils.all_gather_objects(too_long_all)
+    if not dist_utils.is_main():
+        return {}
+    records: dict[str, list[dict]] = {}
+    files = [merged_file] + ([out / f"samples.rank{r}.jsonl" for r in range(world)] if world > 1 else [])
+    for f in files:
+        if f.exists():
+            for k, v in read_samples(f).items():
+                records.setdefault(k, []).extend(v)
+    # Merge shards into the one canonical file, deduplicated and in dataset order.
+    ordered = {}
+    for name, ds in datasets.items():
+        by_key = {(r["id"], int(r["sample"])): r for r in records.get(name, [])}
+        order = {str(ex.id): i for i, ex in enumerate(ds)}
+        ordered[name] = [by_key[k] for k in sorted(by_key, key=lambda k: (order.get(k[0], 0), k[1]))]
+    write_samples(merged_file, ordered)
+    for r in range(world if world > 1 else 0):
+        (out / f"samples.rank{r}.jsonl").unlink(missing_ok=True)
+    skipped = {name: sorted({i for g in gathered for i in g.get(name, [])}) for name in datasets}
+    from evals.report import write_report
+
+    info = dict(meta, prompts_too_long={k: len(v) for k, v in skipped.items()}, seconds=time.perf_counter() - t0)
+    summary = write_report(out, {name: (list(ds), ordered[name]) for name, ds in datasets.items()},
+                           [k for k in e.ks if k <= n] or [1], mode=e.mode, extra_info=info, n_boot=e.bootstrap,
+                           seed=e.seed)
+    print(f"eval report: {out / 'summary.md'}")
+    return summary
+
+
+def run_eval_from_cli(config: str, rest: list[str]) -> int:
+    """`uec-vlm eval CONFIG [more configs] [key=value ...]`."""
+    from uec_vlm.config_loader import load_config, split_cli_args
+
+    sources, overrides = split_cli_args([config, *rest])
+    run_eval(load_config(sources, overrides))
+    return 0
+
+
+def make_validation_fn(cfg, processor, examples, *, name: str = "val"):
+    """The trainer's validation callback: Pass@1 (mean over trainer.val_n samples) on held-out examples,
+    with the same prompt builder and graders as `uec-vlm eval`; returns {'<name>/pass@1': ..., ...}."""
+    import numpy as np
+
+    from uec_vlm.prompts import ImageBudget
+    from uec_vlm.rollout import SamplingParams
+    from uec_vlm.rollout.hf import HFBackend
+
+    t = cfg.trainer
+    budget = ImageBudget(cfg.prompt.min_pixels, cfg.prompt.max_pixels)
+    greedy = t.val_temperature == 0
+
+    def validate(model, step: int) -> dict:
+        backend = HFBackend(model, processor)
+
+        def params_for(ex):
+            return SamplingParams(n=1 if greedy else t.val_n, temperature=t.val_temperature or 1.0,
+                                  top_p=cfg.rollout.top_p, max_new_tokens=cfg.rollout.max_new_tokens,
+                                  greedy=greedy, seed=prompt_seed(t.seed, name, str(ex.id)))
+
+        records, _ = generate_records(backend, processor, examples, name=name, params_for=params_for,
+                                      template=cfg.prompt.template, image_budget=budget,
+                                      max_prompt_length=cfg.prompt.max_prompt_length, mode="official",
+                                      progress=False, timeout_s=cfg.reward.timeout_s)
+        per_problem: dict[str, list[bool]] = {}
+        for r in records:
+            per_problem.setdefault(r["id"], []).append(r["correct"])
+        acc = [float(np.mean(v)) for v in per_problem.values()]
+        return {f"{name}/pass@1": float(np.mean(acc)) if acc else 0.0,
+                f"{name}/format_rate": float(np.mean([r["extracted"] is not None for r in records])) if records else 0.0}
+
+    return validate

@@ -1,0 +1,85 @@
+"""The MathVerse LLM judge against a real HTTP server on 127.0.0.1 (no external network)."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from data_zoo.example import Example
+from evals.benchmarks import mathverse_judge as mj
+
+
+class Endpoint:
+    """A tiny OpenAI-compatible server replying with scripted contents and recording each request."""
+
+    def __init__(self, replies):
+        self.replies, self.requests = list(replies), []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.requests.append({"path": self.path, "auth": self.headers.get("Authorization"), "body": body})
+                data = json.dumps({"choices": [{"message": {"role": "assistant", "content": outer.replies.pop(0)}}]})
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(data.encode())
+
+            def log_message(self, *args):
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def example():
+    return Example(id="3421", source="mathverse", split="testmini", question="<image>Which angle?\nChoices:\nA:40°\nB:140°",
+                   answer="140°", answer_kind="choice", choices=["40°", "140°"], gold_letter="B",
+                   metadata={"problem_version": "Text Dominant", "subject": "Plane Geometry"})
+
+
+def test_two_step_judge_builds_official_prompts_and_parses(example):
+    ep = Endpoint(["Extracted Answer: B", "Judgement: 1"])
+    try:
+        g = mj.JudgeClient(ep.url + "/", "judge-model", api_key="k123").judge(example, "so it is B")
+    finally:
+        ep.close()
+    assert (g.correct, g.extracted, g.path) == (True, "B", "mathverse:llm_judge:judge-model")
+    first, second = ep.requests
+    assert first["path"] == "/v1/chat/completions" and first["auth"] == "Bearer k123"
+    body = first["body"]
+    assert (body["model"], body["temperature"], body["max_tokens"], body["n"]) == ("judge-model", 0, 256, 1)
+    prompt = body["messages"][0]["content"]
+    assert prompt.startswith("I am providing you a response from a model to a math problem")
+    assert prompt.endswith("7.\n\nModel response: 'so it is B'\nExtracted Answer: ")
+    score = second["body"]["messages"][0]["content"]
+    # The standard answer of a choice question is its letter; str.format un-doubles the demo's braces.
+    assert score.endswith("[Question]: <image>Which angle?\nChoices:\nA:40°\nB:140°\n[Standard Answer]: B\n"
+                          "[Model_answer] : B\nJudgement:")
+    assert "\\frac{x^2}{81}" in score
+
+
+def test_judge_retries_then_fails_naming_the_record(example):
+    ep = Endpoint(["B", "maybe", "probably", "yes"])
+    try:
+        with pytest.raises(mj.JudgeError, match="mathverse record 3421"):
+            mj.JudgeClient(ep.url, "m", retries=3).judge(example, "B")
+    finally:
+        ep.close()
+    assert len(ep.requests) == 4 and ep.requests[0]["auth"] is None
+
+
+def test_parsers_and_unreachable_endpoint():
+    assert mj.parse_judgement("Judgement: 0") == 0 and mj.parse_judgement(" 1 ") == 1
+    assert mj.parse_judgement("1.0") is None
+    assert mj.parse_extraction("Extracted Answer: 22.3 ") == "22.3"
+    with pytest.raises(mj.JudgeError, match="failed"):
+        mj.JudgeClient("http://127.0.0.1:9", "m", timeout_s=2).chat("hi")

@@ -1,0 +1,93 @@
+"""`uec-vlm data list|show|validate|export|overlap`: look at, check, convert and compare datasets."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+HELP = "inspect datasets: list adapters, show / validate / export a spec, find overlap between two specs"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="data_command", required=True)
+    p = sub.add_parser("list", help="registered adapters and what each reads")
+    p.add_argument("--adapter-module", action="append", default=[], help="import this module first (repeatable)")
+    p = sub.add_parser("show", help="print records and write their images as PNG")
+    p.add_argument("spec")
+    p.add_argument("--n", type=int, default=3)
+    p.add_argument("--out", default="data_show", help="folder for the PNG files")
+    p = sub.add_parser("validate", help="report every bad record (exit 1 if any)")
+    p.add_argument("spec")
+    p.add_argument("--no-images", action="store_true", help="do not decode images (faster, misses corrupt files)")
+    p = sub.add_parser("export", help="write the canonical parquet")
+    p.add_argument("spec")
+    p.add_argument("--to", required=True)
+    p.add_argument("--on-error", choices=("fail", "skip"), default="fail")
+    p = sub.add_parser("overlap", help="near-duplicate problems between two specs")
+    p.add_argument("spec_a")
+    p.add_argument("spec_b")
+    p.add_argument("--max-bits", type=int, default=6, help="image hash distance (of 64 bits) still a match")
+    p.add_argument("--min-text", type=float, default=0.5, help="word Jaccard of normalised questions")
+    for name in ("show", "validate", "export", "overlap"):
+        sub.choices[name].add_argument("--adapter-module", action="append", default=[])
+
+
+def _summary(ex) -> dict:
+    return {"uid": ex.uid, "question": ex.question, "answer": ex.answer, "answer_kind": ex.answer_kind,
+            "choices": ex.choices, "gold_letter": ex.gold_letter, "precision": ex.precision, "unit": ex.unit,
+            "metadata": ex.metadata}
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from data_zoo.example import DataError
+    from data_zoo.registry import adapters, load_dataset
+
+    mods = args.adapter_module
+    try:
+        if args.data_command == "list":
+            for name, ad in sorted(adapters(mods).items()):
+                splits = ",".join(ad.splits) or "any"
+                hub = f" hub={ad.hub_id}" if ad.hub_id else ""
+                print(f"{name:12s} splits={splits}{hub}\n             needs: {ad.needs}")
+            return 0
+        if args.data_command == "show":
+            ds = load_dataset(args.spec, adapter_modules=mods)
+            out = Path(args.out)
+            out.mkdir(parents=True, exist_ok=True)
+            for ex in list(ds)[: args.n]:
+                files = []
+                for k, img in enumerate(ex.load_images()):
+                    f = out / f"{ex.uid.replace('/', '_')}_{k}.png"
+                    img.save(f)
+                    files.append(str(f))
+                print(json.dumps(dict(_summary(ex), image_files=files), ensure_ascii=False, indent=1))
+            return 0
+        if args.data_command == "validate":
+            ds = load_dataset(args.spec, on_error="skip", adapter_modules=mods, check_images=not args.no_images)
+            for rid, reason in ds.skipped:
+                print(f"BAD {rid}: {reason}")
+            print(f"{len(ds)} good, {len(ds.skipped)} bad records in {args.spec}")
+            return 1 if ds.skipped else 0
+        if args.data_command == "export":
+            from data_zoo.canonical import export_parquet
+
+            ds = load_dataset(args.spec, on_error=args.on_error, adapter_modules=mods)
+            n = export_parquet(ds, args.to)
+            print(f"wrote {n} records to {args.to} ({len(ds.skipped)} skipped)")
+            return 0
+        if args.data_command == "overlap":
+            from data_zoo.overlap import find_overlap
+
+            a = load_dataset(args.spec_a, adapter_modules=mods)
+            b = load_dataset(args.spec_b, adapter_modules=mods)
+            matches = find_overlap(a, b, args.max_bits, args.min_text)
+            for m in matches:
+                print(f"{m.a}\t{m.b}\timage_bits={m.image_bits}\ttext={m.text_similarity}")
+            print(f"{len({m.a for m in matches})} of {len(a)} records in {args.spec_a} overlap {args.spec_b}")
+            return 0
+    except DataError as e:
+        print(f"error: {e}")
+        return 1
+    raise ValueError(f"unknown data command {args.data_command!r}")

@@ -1,0 +1,57 @@
+"""`uec-vlm sft`: supervised warm start on gold answers (cold start before RL); saves an HF checkpoint."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "Supervised warm start on a dataset's gold answers (sft.* keys); writes OUTPUT_DIR/model."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("sources", nargs="+", metavar="CONFIG_OR_OVERRIDE",
+                        help="preset names / YAML files, then key.sub=value overrides")
+
+
+def sft(cfg) -> str:
+    """Run cfg.sft on cfg.data.train from cfg.model.path; save to trainer.output_dir/model. Returns that path."""
+    from pathlib import Path
+
+    from data_zoo.registry import load_dataset
+    from uec_vlm.config_loader import save_config
+    from uec_vlm.prompts import ImageBudget
+    from uec_vlm.trainer.metrics_log import MetricsLogger
+    from uec_vlm.trainer.run_dir import RunDir
+    from uec_vlm.trainer.setup import build_model, seed_everything
+    from uec_vlm.trainer.sft import run_sft
+
+    if cfg.sft.steps < 1:
+        raise ValueError("sft.steps must be >= 1 for `uec-vlm sft`")
+    seed_everything(cfg.trainer.seed)
+    model, processor = build_model(cfg)
+    data = load_dataset(cfg.data.train, on_error=cfg.data.on_error, adapter_modules=cfg.data.adapter_modules)
+    run_dir = RunDir(cfg.trainer.output_dir)
+    save_config(cfg, run_dir.config_path)
+    logger = MetricsLogger(run_dir, total_steps=cfg.sft.steps, console=cfg.trainer.console, tensorboard=False,
+                           resume_step=0 if run_dir.last_step is not None else None)
+    losses = run_sft(model, processor, list(data), steps=cfg.sft.steps, lr=cfg.sft.lr,
+                     batch_size=cfg.sft.batch_size, micro_batch_size=cfg.trainer.micro_batch_size,
+                     template=cfg.prompt.template,
+                     image_budget=ImageBudget(cfg.prompt.min_pixels, cfg.prompt.max_pixels),
+                     max_prompt_length=cfg.prompt.max_prompt_length, style=cfg.sft.response,
+                     seed=cfg.trainer.seed, log=logger.log)
+    logger.close()
+    out = Path(cfg.trainer.output_dir) / "model"
+    model.save_pretrained(out)
+    processor.save_pretrained(out)
+    run_dir.write_summary({"sft_steps": cfg.sft.steps, "first_loss": losses[0], "last_loss": losses[-1],
+                           "model": str(out)})
+    return str(out)
+
+
+def run(args) -> int:
+    from uec_vlm.config_loader import load_config, split_cli_args
+
+    sources, overrides = split_cli_args(args.sources)
+    out = sft(load_config(sources, overrides))
+    print(f"warm-started model: {out}")
+    return 0
