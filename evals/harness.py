@@ -1,10 +1,13 @@
 """The generation harness: a model x a suite of datasets -> per-sample JSONL -> report.
 
-Resumable: every prompt's n samples are appended to `samples.jsonl` in ONE write (then flushed and
-fsync'd), so a killed run leaves whole prompts plus at most one torn last line, which is cut on restart.
-Re-running the same command skips every (benchmark, id) already on disk. Each prompt is sampled with its
-own seed derived from (eval.seed, benchmark, id), so results do not depend on batching, on resuming, or on
-how problems are sharded over torchrun ranks (each rank writes `samples.rank<r>.jsonl`; rank 0 merges).
+Resumable: every prompt's n samples are appended to `samples.jsonl` in one write (then flushed and
+fsync'd). A killed run leaves whole prompts, possibly one prompt cut short and a torn last line: the torn
+line is cut on restart, and a problem counts as done only when all n samples are on disk. Re-running the
+same command skips the problems done; other sampling settings in the same folder are refused
+(`eval_meta.json`). Each prompt is sampled with its own seed derived from (eval.seed, benchmark, id), so
+results do not depend on resuming or on how problems are sharded over torchrun ranks (each rank appends to
+`samples.rank<r>.jsonl`; rank 0 merges them into `samples.jsonl`, in dataset order, and deletes them).
+Prompts are generated one at a time for that reason: one seeded generator per prompt.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from evals import benchmarks as rules
 from evals.samples import SAMPLES_FILE, read_samples, sample_line, write_samples
 
 META_FILE = "eval_meta.json"
+SHARD_PATTERN = "samples.rank{rank}.jsonl"
+SHARD_GLOB = "samples.rank*.jsonl"
 
 
 def prompt_seed(seed: int, benchmark: str, problem_id: str) -> int:
@@ -55,9 +60,9 @@ def sample_records(example, completions, grades) -> list[dict]:
 
 
 def generate_records(backend, processor, examples, *, name: str, params_for, template: str, image_budget,
-                     max_prompt_length: int, mode: str, sink=None, done: set[str] = frozenset(),
-                     progress: bool = True, timeout_s: float = 5.0) -> tuple[list[dict], list[str]]:
-    """Sample and score every example not in `done`. Returns (records, ids filtered as too long).
+                     max_prompt_length: int, mode: str, sink=None, progress: bool = True,
+                     timeout_s: float = 5.0) -> tuple[list[dict], list[str]]:
+    """Sample and score every example, one prompt at a time. Returns (records, ids filtered as too long).
 
     `params_for(example) -> SamplingParams` (seeded per problem); `sink(lines: str)` persists each prompt's
     records as soon as they are scored.
@@ -68,8 +73,7 @@ def generate_records(backend, processor, examples, *, name: str, params_for, tem
 
     records: list[dict] = []
     too_long: list[str] = []
-    todo = [ex for ex in examples if str(ex.id) not in done]
-    bar = tqdm(todo, desc=name, unit="problem", disable=not progress, file=sys.stderr, dynamic_ncols=True)
+    bar = tqdm(examples, desc=name, unit="problem", disable=not progress, file=sys.stderr, dynamic_ncols=True)
     for ex in bar:
         try:
             prompt = build_prompt(ex, processor, template=template, image_budget=image_budget,
@@ -100,21 +104,60 @@ class _AppendSink:
         self.fh.close()
 
 
-def _check_meta(out: Path, meta: dict) -> None:
+def _meta(cfg) -> dict:
+    """The settings samples depend on, keyed by their config keys; a run folder holds one set of them."""
+    e = cfg.eval
+    return {"model.path": cfg.model.path, "eval.suite": list(e.suite), "eval.n": 1 if e.greedy else e.n,
+            "eval.greedy": e.greedy, "eval.temperature": e.temperature, "eval.top_p": e.top_p,
+            "eval.max_new_tokens": e.max_new_tokens, "eval.seed": e.seed, "eval.mode": e.mode,
+            "prompt.template": cfg.prompt.template, "prompt.min_pixels": cfg.prompt.min_pixels,
+            "prompt.max_pixels": cfg.prompt.max_pixels}
+
+
+def _meta_conflict(out: Path, meta: dict) -> str | None:
+    """Why `out` cannot be resumed with `meta` (the differing keys, old and new values), or None."""
     path = out / META_FILE
-    if path.exists():
-        old = json.loads(path.read_text())
-        diff = {k: (old.get(k), v) for k, v in meta.items() if old.get(k) != v}
-        if diff:
-            raise ValueError(f"{out} holds an eval with different settings {diff}; use another eval.output_dir "
-                             "or delete it")
-    else:
-        path.write_text(json.dumps(meta, indent=2) + "\n")
+    if not path.exists():
+        return None
+    old = json.loads(path.read_text())
+    diff = [f"{k}: {old.get(k)!r} in the folder, {v!r} now" for k, v in meta.items() if old.get(k) != v]
+    diff += [f"{k}: {old[k]!r} in the folder, not set now" for k in old if k not in meta]
+    if not diff:
+        return None
+    return (f"{out} holds samples generated with other settings ({'; '.join(diff)}); resuming would mix them. "
+            "Use another eval.output_dir, restore those settings, or delete the folder")
+
+
+def _sample_files(out: Path) -> list[Path]:
+    """The merged file and every rank's shard (a killed multi-process run may have left shards of any world size)."""
+    return [out / SAMPLES_FILE, *sorted(out.glob(SHARD_GLOB))]
+
+
+def _read_all(files: list[Path]) -> dict[str, list[dict]]:
+    records: dict[str, list[dict]] = {}
+    for f in files:
+        if f.exists():
+            for name, recs in read_samples(f).items():
+                records.setdefault(name, []).extend(recs)
+    return records
+
+
+def _complete_ids(records: list[dict], n: int) -> set[str]:
+    """Problems with all n samples on disk. A prompt cut by a kill mid-write keeps fewer and is redone."""
+    have: dict[str, set[int]] = {}
+    for r in records:
+        have.setdefault(str(r["id"]), set()).add(int(r["sample"]))
+    return {pid for pid, samples in have.items() if samples >= set(range(n))}
 
 
 def run_eval(cfg, *, model=None, processor=None) -> dict:
-    """Evaluate `cfg.model.path` (or the given model) on `cfg.eval.suite`; writes the run folder."""
+    """Evaluate `cfg.model.path` (or the given model) on `cfg.eval.suite`; writes the run folder.
+
+    Returns the report summary on rank 0 and {} on other ranks.
+    """
     from data_zoo.registry import load_dataset
+    from evals.report import write_report
+    from uec_vlm.config import ConfigError
     from uec_vlm.config_loader import save_config
     from uec_vlm.prompts import ImageBudget
     from uec_vlm.rollout import SamplingParams
@@ -123,31 +166,39 @@ def run_eval(cfg, *, model=None, processor=None) -> dict:
     from uec_vlm.trainer.setup import build_model
 
     e = cfg.eval
+    names = [benchmark_name(spec) for spec in e.suite]
+    twins = sorted({name for name in names if names.count(name) > 1})
+    if twins:
+        # Samples are keyed by benchmark name: two specs sharing one would mix their problems.
+        raise ConfigError(f"eval.suite: several specs have the benchmark name(s) {twins} "
+                          f"({[s for s in e.suite if benchmark_name(s) in twins]})")
     dist_utils.init_from_env()
     rank, world = dist_utils.rank(), dist_utils.world_size()
+    out = Path(e.output_dir)
+    n = 1 if e.greedy else e.n
+    meta = _meta(cfg)
+    # Checked before the model loads, and the verdict is shared so that no rank waits at a barrier for one
+    # that has stopped.
+    conflict = None
+    if dist_utils.is_main():
+        out.mkdir(parents=True, exist_ok=True)
+        conflict = _meta_conflict(out, meta)
+        if conflict is None:
+            (out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+            save_config(cfg, out / "config.yaml")
+            for f in _sample_files(out):
+                repair_jsonl(f)
+    conflict = dist_utils.all_gather_objects(conflict)[0]
+    if conflict:
+        raise ConfigError(conflict)
+    # Every rank reads every file before any rank appends to its shard again.
+    existing = _read_all(_sample_files(out))
+    dist_utils.barrier()
     if model is None:
         model, processor = build_model(cfg)
     model.eval()
     backend = HFBackend(model, processor)
-    out = Path(e.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    n = 1 if e.greedy else e.n
-    meta = {"model": cfg.model.path, "suite": list(e.suite), "n": n, "greedy": e.greedy, "temperature": e.temperature,
-            "top_p": e.top_p, "max_new_tokens": e.max_new_tokens, "seed": e.seed, "template": cfg.prompt.template,
-            "min_pixels": cfg.prompt.min_pixels, "max_pixels": cfg.prompt.max_pixels, "mode": e.mode}
-    if dist_utils.is_main():
-        _check_meta(out, meta)
-        save_config(cfg, out / "config.yaml")
-    dist_utils.barrier()
-    shard_file = out / (SAMPLES_FILE if world == 1 else f"samples.rank{rank}.jsonl")
-    merged_file = out / SAMPLES_FILE
-    for f in {shard_file, merged_file}:
-        repair_jsonl(f)
-    existing: dict[str, list[dict]] = {}
-    for f in {shard_file, merged_file}:
-        if f.exists():
-            for k, v in read_samples(f).items():
-                existing.setdefault(k, []).extend(v)
+    shard_file = out / (SAMPLES_FILE if world == 1 else SHARD_PATTERN.format(rank=rank))
     sink = _AppendSink(shard_file)
     budget = ImageBudget(cfg.prompt.min_pixels, cfg.prompt.max_pixels)
     datasets, too_long_all = {}, {}
@@ -157,18 +208,21 @@ def run_eval(cfg, *, model=None, processor=None) -> dict:
             name = benchmark_name(spec)
             ds = load_dataset(spec, on_error=cfg.data.on_error, adapter_modules=cfg.data.adapter_modules)
             datasets[name] = ds
-            done = {str(r["id"]) for r in existing.get(name, [])}
-            mine = [ex for i, ex in enumerate(ds) if i % world == rank]
+            done = _complete_ids(existing.get(name, []), n)
+            todo = [ex for ex in ds if str(ex.id) not in done]
+            if done and dist_utils.is_main():
+                print(f"{name}: {len(ds) - len(todo)} of {len(ds)} problems already in {out}, generating "
+                      f"{len(todo)}", file=sys.stderr)
 
             def params_for(ex, name=name):
                 return SamplingParams(n=n, temperature=e.temperature if not e.greedy else 1.0, top_p=e.top_p,
                                       max_new_tokens=e.max_new_tokens, greedy=e.greedy,
                                       seed=prompt_seed(e.seed, name, str(ex.id)))
 
-            _, too_long = generate_records(backend, processor, mine, name=name, params_for=params_for,
+            _, too_long = generate_records(backend, processor, todo[rank::world], name=name, params_for=params_for,
                                            template=cfg.prompt.template, image_budget=budget,
                                            max_prompt_length=cfg.prompt.max_prompt_length, mode=e.mode,
-                                           sink=sink, done=done, progress=dist_utils.is_main(),
+                                           sink=sink, progress=dist_utils.is_main(),
                                            timeout_s=cfg.reward.timeout_s)
             too_long_all[name] = too_long
     finally:
@@ -177,24 +231,24 @@ def run_eval(cfg, *, model=None, processor=None) -> dict:
     gathered = dist_utils.all_gather_objects(too_long_all)
     if not dist_utils.is_main():
         return {}
-    records: dict[str, list[dict]] = {}
-    files = [merged_file] + ([out / f"samples.rank{r}.jsonl" for r in range(world)] if world > 1 else [])
-    for f in files:
-        if f.exists():
-            for k, v in read_samples(f).items():
-                records.setdefault(k, []).extend(v)
-    # Merge shards into the one canonical file, deduplicated and in dataset order.
+    shards = sorted(out.glob(SHARD_GLOB))
+    records = _read_all([out / SAMPLES_FILE, *shards])
+    # Merge shards into the one canonical file, deduplicated (a redone cut prompt repeats its first samples,
+    # identically: same seed) and in dataset order.
     ordered = {}
     for name, ds in datasets.items():
-        by_key = {(r["id"], int(r["sample"])): r for r in records.get(name, [])}
         order = {str(ex.id): i for i, ex in enumerate(ds)}
-        ordered[name] = [by_key[k] for k in sorted(by_key, key=lambda k: (order.get(k[0], 0), k[1]))]
-    write_samples(merged_file, ordered)
-    for r in range(world if world > 1 else 0):
-        (out / f"samples.rank{r}.jsonl").unlink(missing_ok=True)
+        by_key = {}
+        for r in records.get(name, []):
+            if r["id"] not in order:
+                raise ValueError(f"{out}: benchmark {name} has samples of problem {r['id']!r}, which its dataset "
+                                 "does not hold; was the dataset changed? Use another eval.output_dir")
+            by_key[(r["id"], int(r["sample"]))] = r
+        ordered[name] = [by_key[k] for k in sorted(by_key, key=lambda k: (order[k[0]], k[1]))]
+    write_samples(out / SAMPLES_FILE, ordered)
+    for f in shards:
+        f.unlink()
     skipped = {name: sorted({i for g in gathered for i in g.get(name, [])}) for name in datasets}
-    from evals.report import write_report
-
     info = dict(meta, prompts_too_long={k: len(v) for k, v in skipped.items()}, seconds=time.perf_counter() - t0)
     summary = write_report(out, {name: (list(ds), ordered[name]) for name, ds in datasets.items()},
                            [k for k in e.ks if k <= n] or [1], mode=e.mode, extra_info=info, n_boot=e.bootstrap,
@@ -233,7 +287,7 @@ def make_validation_fn(cfg, processor, examples, *, name: str = "val"):
                                   top_p=cfg.rollout.top_p, max_new_tokens=cfg.rollout.max_new_tokens,
                                   greedy=greedy, seed=prompt_seed(t.seed, name, str(ex.id)))
 
-        records, _ = generate_records(backend, processor, examples, name=name, params_for=params_for,
+        records, too_long = generate_records(backend, processor, examples, name=name, params_for=params_for,
                                       template=cfg.prompt.template, image_budget=budget,
                                       max_prompt_length=cfg.prompt.max_prompt_length, mode="official",
                                       progress=False, timeout_s=cfg.reward.timeout_s)
@@ -242,6 +296,7 @@ def make_validation_fn(cfg, processor, examples, *, name: str = "val"):
             per_problem.setdefault(r["id"], []).append(r["correct"])
         acc = [float(np.mean(v)) for v in per_problem.values()]
         return {f"{name}/pass@1": float(np.mean(acc)) if acc else 0.0,
-                f"{name}/format_rate": float(np.mean([r["extracted"] is not None for r in records])) if records else 0.0}
+                f"{name}/format_rate": float(np.mean([r["extracted"] is not None for r in records])) if records else 0.0,
+                f"{name}/prompts_too_long": float(len(too_long))}
 
     return validate

@@ -75,7 +75,8 @@ def collate(
 
 
 def _rope_owner(model):
-    """The inner module that owns `get_rope_index` (unwrapping peft and ForConditionalGeneration)."""
+    """The inner module that owns `get_rope_index` (unwrapping DDP, peft and ForConditionalGeneration)."""
+    model = getattr(model, "module", model)  # DistributedDataParallel
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     inner = getattr(base, "model", base)
     if not hasattr(inner, "get_rope_index"):

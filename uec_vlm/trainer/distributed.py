@@ -62,8 +62,8 @@ def barrier() -> None:
 def wrap_policy(model, strategy: str = "auto"):
     """Shard with FSDP2 (`fully_shard` per decoder layer, then the root) or replicate with DDP.
 
-    `auto` = FSDP2 on CUDA, DDP on CPU (gloo has no reduce-scatter, which FSDP2 needs). Returns the model
-    to train; `unwrap(model)` gives the module to save/generate with.
+    `auto` = FSDP2 on CUDA, DDP on CPU (both are tested on CPU with gloo; DDP is the cheaper one there).
+    Returns the model to train; `unwrap(model)` gives the module to save/generate with.
     """
     if not is_distributed():
         return model
@@ -82,6 +82,14 @@ def wrap_policy(model, strategy: str = "auto"):
         fully_shard(model)
         return model
     raise ValueError(f"unknown distributed strategy {strategy!r}: use auto, ddp or fsdp2")
+
+
+def full_state_dict(model) -> dict | None:
+    """The whole model's state dict (FSDP2 DTensors gathered); a collective: call it on every rank."""
+    state = model.state_dict()
+    if not any(hasattr(v, "full_tensor") for v in state.values()):
+        return None
+    return {k: (v.full_tensor() if hasattr(v, "full_tensor") else v).detach().cpu() for k, v in state.items()}
 
 
 def unwrap(model):

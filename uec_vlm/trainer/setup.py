@@ -88,7 +88,7 @@ class TrainingSetup:
         from data_zoo.registry import load_dataset
         from uec_vlm.prompts import ImageBudget
         from uec_vlm.rewards import build_reward
-        from uec_vlm.trainer.checkpoint import latest_checkpoint
+        from uec_vlm.trainer.checkpoint import latest_checkpoint, load_checkpoint
         from uec_vlm.trainer.metrics_log import MetricsLogger
         from uec_vlm.trainer.run_dir import RunDir
         from uec_vlm.uec.buffers import BatchBuffer, ReplayBuffer
@@ -100,6 +100,10 @@ class TrainingSetup:
         seed_everything(t.seed)
         self.model, self.processor = build_model(cfg)
         self.pad_token_id = int(self.processor.tokenizer.pad_token_id)
+        self.run_dir = RunDir(t.output_dir)
+        ckpt = self._resume_point(latest_checkpoint)
+        if ckpt is not None:  # weights go in before FSDP2 sharding; optimizer and the rest after
+            load_checkpoint(ckpt, model=self.model, restore_rng=False)
         self.train_model = dist_utils.wrap_policy(self.model)
         self.ref_model = None
         if cfg.algo.kl_coef > 0:
@@ -141,9 +145,7 @@ class TrainingSetup:
         self.rollout_calls = 0
         self.updates = 0
 
-        self.run_dir = RunDir(t.output_dir)
         self.start_step = 0
-        ckpt = self._resume_point(latest_checkpoint)
         if ckpt is not None:
             self._restore(ckpt)
         if dist_utils.is_main():
@@ -152,7 +154,8 @@ class TrainingSetup:
             self.run_dir, total_steps=t.steps, console=t.console and dist_utils.is_main(),
             tensorboard=t.tensorboard and dist_utils.is_main(), wandb=t.wandb and dist_utils.is_main(),
             wandb_project=t.wandb_project, wandb_config=to_dict(cfg),
-            resume_step=self.start_step if (ckpt is not None or self.run_dir.last_step is not None) else None)
+            resume_step=self.start_step if (ckpt is not None or self.run_dir.last_step is not None) else None,
+            is_main=dist_utils.is_main())
 
     # ---------------------------------------------------------------- data
     def next_prompts(self, k: int):
@@ -219,18 +222,12 @@ class TrainingSetup:
         return path
 
     def _restore(self, ckpt: Path) -> None:
-        from safetensors.torch import load_file
-
+        """Optimizer, scheduler, data position, buffers, controller, counters and RNG (weights are in)."""
         from uec_vlm.trainer.checkpoint import load_checkpoint, read_checkpoint_meta
 
-        weights = sorted(ckpt.glob("*.safetensors"))
-        state = {}
-        for w in weights:
-            state.update(load_file(str(w)))
-        missing, unexpected = self.model.load_state_dict(state, strict=False)
-        if unexpected:
-            raise ValueError(f"checkpoint {ckpt} has unexpected weights: {unexpected[:5]}")
-        ts = load_checkpoint(ckpt, model=None, optimizer=self.optimizer, scheduler=self.scheduler)
+        # FSDP2 checkpoints carry no optimizer state (sharded moments are not gathered): Adam restarts.
+        optimizer = self.optimizer if (ckpt / "optimizer.pt").exists() else None
+        ts = load_checkpoint(ckpt, model=None, optimizer=optimizer, scheduler=self.scheduler)
         self.stream.load_state_dict(ts["stream"])
         if self.batch_buffer is not None and ts.get("batch_buffer") is not None:
             self.batch_buffer.load_state_dict(ts["batch_buffer"])
@@ -248,8 +245,10 @@ class TrainingSetup:
     def save(self, step: int, metrics: dict) -> None:
         from uec_vlm.trainer.checkpoint import prune_checkpoints, save_checkpoint
 
+        full = dist_utils.full_state_dict(self.model)  # FSDP2: gathered on every rank, written by rank 0
         save_checkpoint(self.run_dir, step, model=dist_utils.unwrap(self.model), processor=self.processor,
-                        optimizer=self.optimizer, scheduler=self.scheduler, trainer_state=self.trainer_state(),
+                        state_dict=full, optimizer=None if full is not None else self.optimizer,
+                        scheduler=self.scheduler, trainer_state=self.trainer_state(),
                         metrics={k: v for k, v in metrics.items() if k.startswith("val/")},
                         is_main=dist_utils.is_main())
         if dist_utils.is_main():

@@ -1,0 +1,127 @@
+"""Run every benchmark and write docs/benchmarks.md (and docs/bench_scaling.png) from the results.
+
+    python bench/run_all.py            # everything, about 15 minutes on a quiet 2-core machine
+    python bench/run_all.py --quick    # vs-TRL at the middle size only, fewer cells (a smoke run)
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import platform
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import generation  # noqa: E402
+import scaling  # noqa: E402
+import step_profile  # noqa: E402
+import uec_vs_grpo  # noqa: E402
+import vs_trl  # noqa: E402
+from common import CACHE, ROOT, SIZES, Workload, run_child  # noqa: E402
+
+DOC = ROOT / "docs" / "benchmarks.md"
+PNG = ROOT / "docs" / "bench_scaling.png"
+
+
+def machine() -> str:
+    import torch
+    import transformers
+    import trl
+
+    try:
+        import os
+
+        load = "load average {:.1f} / {:.1f} / {:.1f}".format(*os.getloadavg())
+    except OSError:
+        load = "load average unknown"
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs ({load} at the start), "
+            f"Python {platform.python_version()}, torch {torch.__version__}, transformers "
+            f"{transformers.__version__}, trl {trl.__version__}, 2 threads per process")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="middle size only, one A/B pair, fewer cells")
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    CACHE.mkdir(parents=True, exist_ok=True)
+    header = machine()
+    w = Workload()
+    prof = CACHE / "step.prof"
+
+    print("1/4 uec-vlm vs TRL", flush=True)
+    sizes = ["3M"] if args.quick else list(SIZES)
+    results = [vs_trl.compare(s, 1 if args.quick else vs_trl.REPEATS[s], w, profile=str(prof) if s == "3M" else "")
+               for s in sizes]
+    print("2/4 generation", flush=True)
+    gen_args = {"size": "3M", "prompts": 4, "new_tokens": 16}
+    gen = run_child("generation.py", gen_args)
+    print("3/4 scaling", flush=True)
+    scale = run_child("scaling.py", {"size": "0.2M"})
+    procs = scaling.processes("0.2M")
+    scaling.plot(scale["rows"], PNG)
+    print("4/4 UEC vs GRPO", flush=True)
+    uec = uec_vs_grpo.compare("0.2M", steps=2 if args.quick else 3)
+    mid = next(r for r in results if r["size"] == "3M")
+
+    elapsed = time.perf_counter() - t0
+    doc = f"""# Benchmarks
+
+Written by `python bench/run_all.py` ({'--quick, ' if args.quick else ''}{elapsed / 60:.1f} min, \
+{datetime.date.today().isoformat()}); do not edit by hand. Machine: {header}.
+
+**Read these numbers as CPU, tiny-model, noisy numbers.** They were taken on a 2-core machine shared with
+other jobs at the same time: absolute seconds move by 2x between runs, ratios much less (both sides of a
+ratio are alternated process by process). Repeats are small to keep the whole run near 15 minutes: 3
+alternated ours/TRL pairs at the middle size, 1 at the others, one timed step per process. Re-run on a quiet
+machine for publishable figures. **No GPU figures are measured yet** (throughput, MFU, tokens/s and peak GPU
+memory of a Qwen2.5-VL-3B-sized model need the GPU run of these scripts).
+
+## Summary
+
+| goal | result |
+|---|---|
+| step time ours / TRL <= 0.5 at the middle size ({mid['params'] / 1e6:.1f}M params) | **{mid['ratio']:.2f}** \
+({mid['ours_step_s']:.1f} s vs {mid['trl_step_s']:.1f} s, median of {mid['repeats']}) |
+| peak RSS no higher than TRL's | ours / TRL = {', '.join(f"{r['size']}: {r['ours_rss_mb'] / r['trl_rss_mb']:.2f}" for r in results)} |
+| cost no faster than linear in n and response length | see the `growth / linear` column below |
+| no redundant passes | `tests/bench/test_no_redundant_passes.py` counts forwards and encoded images |
+
+## 1. Step time and memory against TRL GRPOTrainer
+
+{vs_trl.section(results, w)}
+
+## 2. Generation: shared prefill against naive expansion
+
+{generation.section(gen, gen_args)}
+
+## 3. Scaling of our step time
+
+{scaling.section(scale, procs, "0.2M", PNG)}
+
+## 4. UEC against GRPO
+
+{uec_vs_grpo.section(uec, "0.2M")}
+
+## 5. Where the time goes: profile of one step (ours, {mid['size']} model, vs-TRL workload)
+
+{step_profile.section(prof, mid['ours_phases'])}
+
+## No redundant passes (what the test pins)
+
+One GRPO step of 2 prompts x 4 samples (`tests/bench/test_no_redundant_passes.py`, exact counts):
+the rollout runs one prefill of 2 rows whose vision call encodes 2 images (not 8), the update runs one
+training forward of 8 rows whose vision call encodes 2 images (not 8: the update orders samples group by
+group and encodes each distinct prompt's images once per forward, then repeats the features per row), and
+no old-log-prob forward when the update is on-policy (one epoch, one mini-batch). With 2 PPO epochs the
+old-log-prob pass appears (prefill + 3 full forwards), which the test also pins.
+"""
+    DOC.write_text(doc)
+    print(f"wrote {DOC} in {elapsed / 60:.1f} min")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,108 @@
+"""How our step time grows with group size n, response length, images per prompt and processes.
+
+Run as a child (`python bench/scaling.py JSON`) it measures every single-process cell in one interpreter
+(one Trainer per cell, one warm-up and one timed step); the 2-process cell runs under torchrun.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, PeakRSS, emit, run_child, table  # noqa: E402
+
+BASE = {"prompts": 8, "n": 8, "new_tokens": 64, "image_tokens": 64, "images": 1}
+AXES = {"n": (4, 8, 16), "new_tokens": (32, 64, 128, 256), "images": (1, 2, 4)}
+
+
+def cells() -> list[tuple[str, int, dict]]:
+    """(axis, value, workload) for every cell; the base workload is measured once and shared by axes."""
+    out = []
+    for axis, values in AXES.items():
+        for v in values:
+            out.append((axis, v, dict(BASE, **{axis: v})))
+    return out
+
+
+def measure(a: dict) -> dict:
+    from worker_ours import measure as run_ours
+
+    done: dict[str, dict] = {}
+    rows = []
+    for axis, value, w in cells():
+        key = json.dumps(w, sort_keys=True)
+        if key not in done:
+            with PeakRSS() as mem:
+                r = run_ours(dict(w, size=a["size"], warmup=1, steps=1, micro_batch_size=16))
+            done[key] = {"step_s": r["step_s"][0], "rollout_s": r["phases"]["rollout"][0],
+                         "update_s": r["phases"]["update"][0], "rss_mb": mem.peak_mb,
+                         "tokens": r["mean_completion_tokens"][0]}
+            print(json.dumps({axis: value, **done[key]}), file=sys.stderr, flush=True)
+        rows.append({"axis": axis, "value": value, **done[key]})
+    return {"rows": rows}
+
+
+def processes(size: str) -> list[dict]:
+    """1 and 2 processes (torchrun, gloo, 1 thread each), each process with the base per-rank workload."""
+    out = []
+    for world in (1, 2):
+        args = dict(BASE, size=size, warmup=1, steps=1, micro_batch_size=16)
+        launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={world}"]
+        r = run_child("worker_ours.py", args, launcher=launcher, threads="1")
+        out.append({"world": world, "step_s": r["step_s"][0], "rss_mb": r["peak_rss_mb"],
+                    "samples_per_s": world * BASE["prompts"] * BASE["n"] / r["step_s"][0]})
+    return out
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(AXES), figsize=(4 * len(AXES), 3.2))
+    for ax, axis in zip(axes, AXES):
+        pts = [r for r in rows if r["axis"] == axis]
+        xs = [r["value"] for r in pts]
+        ax.plot(xs, [r["step_s"] for r in pts], "o-", label="step")
+        ax.plot(xs, [r["rollout_s"] for r in pts], "s--", label="rollout")
+        ax.plot(xs, [r["update_s"] for r in pts], "^--", label="update")
+        # The linear reference through the first point: growth above it would be super-linear.
+        ax.plot(xs, [pts[0]["step_s"] * x / xs[0] for x in xs], ":", color="grey", label="linear from first")
+        ax.set_xlabel(axis)
+        ax.set_ylabel("seconds")
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log", base=2)
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def section(result: dict, procs: list[dict], size: str, png: Path) -> str:
+    lines = []
+    for axis in AXES:
+        pts = [r for r in result["rows"] if r["axis"] == axis]
+        base = pts[0]
+        for r in pts:
+            growth = (r["step_s"] / base["step_s"]) / (r["value"] / base["value"])
+            lines.append([axis, r["value"], r["step_s"], r["rollout_s"], r["update_s"],
+                          f"{growth:.2f}" if r is not base else "-", r["rss_mb"], f"{r['tokens']:.1f}"])
+    head = ["axis", "value", "s/step", "rollout s", "update s", "growth / linear", "peak RSS MB", "mean new tokens"]
+    proc_rows = [[p["world"], p["step_s"], p["samples_per_s"], p["rss_mb"]] for p in procs]
+    rel = png.relative_to(ROOT / "docs") if png.is_relative_to(ROOT / "docs") else png
+    return (f"The {size} model; base cell {BASE['prompts']} prompts x {BASE['n']} samples x {BASE['new_tokens']} "
+            f"tokens x {BASE['images']} image of {BASE['image_tokens']} tokens, one axis varied at a time; one "
+            "warm-up and one timed step per cell, all cells in one process (peak RSS sampled during the cell). "
+            "`growth / linear` = (time ratio to the first cell) / (value ratio): <= 1 means no faster than "
+            "linear. Responses of a random-initialised model stop early sometimes, so the mean new tokens "
+            f"column says how many were actually generated.\n\n{table(head, lines)}\n\n![scaling]({rel})\n\n"
+            "Processes (torchrun, gloo, DDP, 1 thread each; every process runs the base workload, so 2 "
+            "processes do twice the work per step):\n\n"
+            + table(["processes", "s/step", "samples/s", "rank-0 peak RSS MB"], proc_rows))
+
+
+if __name__ == "__main__":
+    emit(measure(json.loads(sys.argv[1])))

@@ -1,0 +1,48 @@
+"""Two CPU processes (gloo) make the same update as one process on the same global batch."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+WORKER = Path(__file__).with_name("dist_update_worker.py")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _run(nproc: int, model_dir, out: Path, strategy: str) -> dict:
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(Path(__file__).parents[2]))
+    if nproc == 1:
+        cmd = [sys.executable, str(WORKER), str(model_dir), str(out), strategy]
+    else:
+        cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}", f"--master_port={_free_port()}",
+               str(WORKER), str(model_dir), str(out), strategy]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return torch.load(out, weights_only=False)
+
+
+@pytest.mark.parametrize("strategy", ["ddp", "fsdp2"])
+def test_two_process_update_equals_one_process(tiny_qwen2_5_vl_dir, tmp_path, strategy):
+    single = _run(1, tiny_qwen2_5_vl_dir, tmp_path / "one.pt", strategy)
+    double = _run(2, tiny_qwen2_5_vl_dir, tmp_path / "two.pt", strategy)
+    from uec_vlm.models.loading import load_policy
+
+    before, _ = load_policy(tiny_qwen2_5_vl_dir)
+    changed = 0
+    for name, p1 in single["state"].items():
+        p2 = double["state"][name]
+        torch.testing.assert_close(p2, p1, rtol=0, atol=2e-6, msg=f"{name} differs between 1 and 2 processes")
+        changed += int(not torch.equal(p1, before.state_dict()[name]))
+    assert changed > 10  # the update really moved the weights
+    assert single["metrics"]["actor/optimizer_steps"] == 1.0 == double["metrics"]["actor/optimizer_steps"]
