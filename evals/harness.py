@@ -161,9 +161,8 @@ def run_eval(cfg, *, model=None, processor=None) -> dict:
     from uec_vlm.config_loader import save_config
     from uec_vlm.prompts import ImageBudget
     from uec_vlm.rollout import SamplingParams
-    from uec_vlm.rollout.hf import HFBackend
     from uec_vlm.trainer import distributed as dist_utils
-    from uec_vlm.trainer.setup import build_model
+    from uec_vlm.trainer.setup import build_backend, build_model
 
     e = cfg.eval
     names = [benchmark_name(spec) for spec in e.suite]
@@ -197,7 +196,7 @@ def run_eval(cfg, *, model=None, processor=None) -> dict:
     if model is None:
         model, processor = build_model(cfg)
     model.eval()
-    backend = HFBackend(model, processor)
+    backend = build_backend(cfg, model, processor)  # rollout.backend: hf, or vllm when installed
     shard_file = out / (SAMPLES_FILE if world == 1 else SHARD_PATTERN.format(rank=rank))
     sink = _AppendSink(shard_file)
     budget = ImageBudget(cfg.prompt.min_pixels, cfg.prompt.max_pixels)

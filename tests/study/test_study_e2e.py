@@ -44,7 +44,7 @@ def _micro_study(tmp_path, model_dir) -> str:
     return str(path)
 
 
-def test_micro_study_runs_resumes_and_reports(tmp_path, tiny_qwen2_5_vl_dir):
+def test_micro_study_runs_resumes_and_reports(tmp_path, tiny_qwen2_5_vl_dir, capsys):
     config = _micro_study(tmp_path, tiny_qwen2_5_vl_dir)
     assert main(["study", config]) == 0
 
@@ -80,3 +80,8 @@ def test_micro_study_runs_resumes_and_reports(tmp_path, tiny_qwen2_5_vl_dir):
     assert len(stamps) == 4
     assert main(["study", config, "--no-report"]) == 0
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+
+    # changed training settings are not silently mixed with finished runs
+    assert main(["study", config, "common.trainer.steps=3", "--no-report"]) == 2
+    assert capsys.readouterr().err.endswith("was run with other settings (trainer.steps); use a new output_dir "
+                                            "or delete that run folder\n")

@@ -113,6 +113,7 @@ def plan_panels(study: dict, keys) -> list[tuple[str, str]]:
 def draw_figures(study: dict, out: Path) -> tuple[list[Path], list[str]]:
     """One PNG per figure with data: a panel per key, a line per method, a band of +-1 std over seeds."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     paths, notes = [], []
     for stem, title, ylabel, keys in FIGURES:
@@ -133,6 +134,7 @@ def draw_figures(study: dict, out: Path) -> tuple[list[Path], list[str]]:
                 ax.fill_between(band["steps"], lo, hi, color=f"C{i}", alpha=0.2)
             ax.set_title(label if len(panels) > 1 else title, fontsize="medium")
             ax.set_xlabel("step")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_ylabel(ylabel)
             ax.grid(alpha=0.3)
         axes[0].legend(fontsize="small")

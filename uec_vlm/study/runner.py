@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from uec_vlm.study.spec import RunPlan, StudySpec
+from uec_vlm.study.spec import RunPlan, StudySpec, flatten_overrides
 
 Log = Callable[[str], None]
 RUN_TIMES_FILE = "study_run.json"
@@ -26,6 +26,17 @@ RUN_TIMES_FILE = "study_run.json"
 
 def is_done(plan: RunPlan) -> bool:
     return (plan.eval_dir / "summary.json").is_file()
+
+
+def changed_keys(plan: RunPlan) -> list[str]:
+    """Config keys where a run's saved config.yaml differs from what the study now asks for."""
+    import yaml
+
+    from uec_vlm.config_loader import load_config, to_dict
+
+    saved = set(flatten_overrides(yaml.safe_load((plan.run_dir / "config.yaml").read_text()) or {}))
+    wanted = set(flatten_overrides(to_dict(load_config(plan.sources, plan.overrides))))
+    return sorted({item.split("=", 1)[0] for item in saved ^ wanted})
 
 
 def prepare_model(spec: StudySpec, log: Log = print) -> str:
@@ -140,6 +151,14 @@ def run_study(spec: StudySpec, *, only: str | None = None, relaunch: list[str] |
             execute(chosen[0], log)
         return plans
     todo = [p for p in plans if not is_done(p)]
+    for plan in plans:
+        # A finished run is recognised by its files: refuse to mix in runs made with other settings.
+        changed = changed_keys(plan) if plan not in todo else []
+        if changed:
+            from uec_vlm.config import ConfigError
+
+            raise ConfigError(f"{plan.key} in {plan.run_dir} was run with other settings ({', '.join(changed)}); "
+                              "use a new output_dir or delete that run folder")
     log(f"study {spec.name}: {len(plans)} runs, {len(plans) - len(todo)} already finished")
     if spec.workers > 1 and len(todo) > 1:
         if relaunch is None:

@@ -62,13 +62,14 @@ def build_model(cfg: Config):
 
 
 def build_backend(cfg: Config, model, processor):
-    if cfg.rollout.backend == "vllm":
-        from uec_vlm.rollout.vllm import VLLMBackend
+    from uec_vlm.rollout import make_backend
 
-        return VLLMBackend(cfg.model.path, processor, gpu_memory_utilization=cfg.rollout.vllm_gpu_memory_utilization)
-    from uec_vlm.rollout.hf import HFBackend
-
-    return HFBackend(model, processor)
+    r = cfg.rollout
+    if r.backend == "vllm":
+        return make_backend("vllm", model, processor, model_path=cfg.model.path,
+                            gpu_memory_utilization=r.vllm_gpu_memory_utilization,
+                            max_model_len=cfg.prompt.max_prompt_length + r.max_new_tokens)
+    return make_backend("hf", model, processor, prompt_batch_size=r.prompts_per_batch)
 
 
 def build_control(cfg: Config):
