@@ -36,17 +36,36 @@ def _levels(difficulty: int | Sequence[int] | None) -> list[int]:
     return levels
 
 
-def make_example(index: int, seed: int, split: str, difficulty=None, size: int = 112) -> Example:
-    """Item `index` of the (split, seed) stream: an Example with one PNG image of size x size pixels."""
+def template_names() -> list[str]:
+    """Every template name a synthgeo item can have (the `template` metadata field)."""
+    rng = random.Random(0)
+    return sorted({fn(rng).template for fns in TEMPLATES.values() for fn in fns})
+
+
+def make_example(index: int, seed: int, split: str, difficulty=None, size: int = 112,
+                 templates: frozenset[str] | None = None) -> Example:
+    """Item `index` of the (split, seed) stream: an Example with one PNG image of size x size pixels.
+
+    `templates` restricts the stream to those template names (e.g. the visually easy `largest`, `sides`).
+    """
     if split not in SPLIT_BUCKETS:
         raise DataError(f"unknown synthgeo split {split!r}; known splits: {list(SPLIT_BUCKETS)}")
     levels = _levels(difficulty)
+    if templates:
+        unknown = sorted(set(templates) - set(template_names()))
+        if unknown:
+            raise DataError(f"unknown synthgeo template(s) {unknown}; known: {template_names()}")
+        levels = [lv for lv in levels if any(fn(random.Random(0)).template in templates for fn in TEMPLATES[lv])]
+        if not levels:
+            raise DataError(f"synthgeo templates {sorted(templates)} do not occur at difficulty {difficulty!r}")
     weights = [DIFFICULTY_WEIGHTS[d] for d in levels]
     for attempt in range(MAX_ATTEMPTS):
         # A string seed is hashed with SHA-512 by `random`, so streams do not depend on PYTHONHASHSEED.
         rng = random.Random(f"synthgeo/{split}/{seed}/{index}/{attempt}")
         level = rng.choices(levels, weights)[0]
         problem = rng.choice(TEMPLATES[level])(rng)
+        if templates and problem.template not in templates:
+            continue
         if _bucket(problem.template, problem.key) in SPLIT_BUCKETS[split]:
             break
     else:  # cannot happen for the built-in templates: each has far more than 10 distinct keys
@@ -63,11 +82,12 @@ def make_example(index: int, seed: int, split: str, difficulty=None, size: int =
 
 
 def generate(n: int, seed: int, split: str = "train", difficulty: int | Sequence[int] | None = None,
-             size: int = 112) -> list[Example]:
+             size: int = 112, templates: Sequence[str] | None = None) -> list[Example]:
     """n synthgeo Examples for (split, seed); difficulty None mixes levels 1-3 (40/35/25 %)."""
     if n < 1:
         raise DataError(f"synthgeo needs n >= 1, got {n}")
-    return [make_example(i, seed, split, difficulty, size) for i in range(n)]
+    chosen = frozenset(templates) if templates else None
+    return [make_example(i, seed, split, difficulty, size, chosen) for i in range(n)]
 
 
 def _int_option(options: dict, key: str, default: int) -> int:
@@ -78,7 +98,8 @@ def _int_option(options: dict, key: str, default: int) -> int:
 
 
 @register_adapter("synthgeo", splits=tuple(SPLIT_BUCKETS), default_split="train",
-                  needs="nothing (generated); options n, seed, difficulty (1-3 or e.g. 1,2), size")
+                  needs="nothing (generated); options n, seed, difficulty (1-3 or e.g. 1,2), size, "
+                        "templates (e.g. largest,sides)")
 def load(split: str, root: str | None, options: dict) -> Iterable[Example]:
     """Procedural geometry problems (PIL diagrams), generated on the fly."""
     n, seed, size = _int_option(options, "n", 200), _int_option(options, "seed", 0), _int_option(options, "size", 112)
@@ -87,7 +108,8 @@ def load(split: str, root: str | None, options: dict) -> Iterable[Example]:
         difficulty = [int(x) for x in raw.split(",")] if raw else None
     except ValueError as e:
         raise DataError(f"synthgeo option difficulty={raw!r} must be 1-3 or a comma list") from e
+    templates = [t for t in options.pop("templates", "").split(",") if t]
     if root is not None or options:
-        raise DataError(f"synthgeo takes no folder and no options other than n, seed, difficulty, size; "
-                        f"got root={root!r}, options={sorted(options)}")
-    return generate(n, seed, split, difficulty, size)
+        raise DataError(f"synthgeo takes no folder and no options other than n, seed, difficulty, size, "
+                        f"templates; got root={root!r}, options={sorted(options)}")
+    return generate(n, seed, split, difficulty, size, templates)

@@ -44,7 +44,8 @@ def main(model_dir: str, out_file: str, strategy: str) -> None:
     share = len(samples) // world
     mine = samples[rank * share:(rank + 1) * share]
     train_model = dist_utils.wrap_policy(model, strategy)
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)
+    # SGD, not Adam: Adam turns float-rounding noise in near-zero gradients into lr-sized steps.
+    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.5)
     settings = UpdateSettings(micro_batch_size=3, max_new_tokens=8)
     metrics = policy_update(train_model, opt, None, mine, settings=settings, control=EntropyControl(),
                             pad_token_id=int(processor.tokenizer.pad_token_id), rng=random.Random(0),

@@ -143,6 +143,14 @@ def run_study(spec: StudySpec, *, only: str | None = None, relaunch: list[str] |
     """
     base = prepare_model(spec, log)
     plans = spec.plans(warm_start(spec, base, log))
+    for plan in plans:
+        # Runs are recognised by their files: refuse to mix in (or resume) runs made with other settings.
+        changed = changed_keys(plan) if (plan.run_dir / "config.yaml").is_file() else []
+        if changed:
+            from uec_vlm.config import ConfigError
+
+            raise ConfigError(f"{plan.key} in {plan.run_dir} was run with other settings ({', '.join(changed)}); "
+                              "use a new output_dir or delete that run folder")
     if only is not None:
         chosen = [p for p in plans if p.key == only]
         if not chosen:
@@ -151,14 +159,6 @@ def run_study(spec: StudySpec, *, only: str | None = None, relaunch: list[str] |
             execute(chosen[0], log)
         return plans
     todo = [p for p in plans if not is_done(p)]
-    for plan in plans:
-        # A finished run is recognised by its files: refuse to mix in runs made with other settings.
-        changed = changed_keys(plan) if plan not in todo else []
-        if changed:
-            from uec_vlm.config import ConfigError
-
-            raise ConfigError(f"{plan.key} in {plan.run_dir} was run with other settings ({', '.join(changed)}); "
-                              "use a new output_dir or delete that run folder")
     log(f"study {spec.name}: {len(plans)} runs, {len(plans) - len(todo)} already finished")
     if spec.workers > 1 and len(todo) > 1:
         if relaunch is None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from uec_vlm.algos.objective import actor_loss
-from uec_vlm.logprobs import collate, forward_logprobs
+from uec_vlm.logprobs import PackedBatch, collate, forward_logprobs
 from uec_vlm.trainer import distributed as dist_utils
 from uec_vlm.trainer.samples import Sample, pad_token_values
 
@@ -50,16 +50,68 @@ def fill_logprobs(model, samples: list[Sample], *, pad_token_id: int, micro_batc
     """Store per-token log-probs of each sample under `model` in `sample.<attr>`; returns token entropies."""
     device = next(model.parameters()).device
     entropies: list[float] = []
+    samples = group_major(samples)
     for i in range(0, len(samples), micro_batch_size):
         chunk = samples[i:i + micro_batch_size]
-        batch = collate([s.prompt for s in chunk], [s.completion_ids for s in chunk], pad_token_id).to(device)
-        logp, ent, mask = forward_logprobs(model, batch, with_entropy=with_entropy)
+        logp, ent, mask = _forward(model, chunk, pad_token_id, device, with_entropy=with_entropy)
         for row, s in enumerate(chunk):
             setattr(s, attr, logp[row, : s.num_tokens].detach().float().cpu())
             if ent is not None:
                 entropies.extend(ent[row, : s.num_tokens].float().cpu().tolist())
         del logp, ent, mask
     return entropies
+
+
+def group_major(samples: list[Sample]) -> list[Sample]:
+    """The samples reordered so that a prompt's samples are adjacent (longest groups first, and by length
+    inside a group): a micro-batch then holds few distinct prompts (images encoded once each) and rows of
+    similar length (less padding). Order-free sums make the update mathematically unchanged."""
+    first: dict[int, int] = {}
+    longest: dict[int, int] = {}
+    for i, s in enumerate(samples):
+        first.setdefault(id(s.prompt), i)
+        longest[id(s.prompt)] = max(longest.get(id(s.prompt), 0), s.num_tokens)
+    return sorted(samples, key=lambda s: (-longest[id(s.prompt)], first[id(s.prompt)], -s.num_tokens))
+
+
+def _shared_image_features(model, batch: PackedBatch, chunk: list[Sample]):
+    """Encode each distinct prompt's images once for this forward and repeat the features per row.
+
+    Returns None when the batch has no images, when distributed (FSDP2 may only run the vision tower inside
+    the sharded root's forward, and DDP does not reduce the vision gradients of an encoding made outside
+    its forward: measured, the 1- vs 2-process test fails), or when the model injects per-layer vision
+    features (Qwen3-VL deepstack): there the plain path (one encoding per row) is kept.
+    """
+    if batch.pixel_values is None or dist_utils.is_distributed():
+        return None
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    distinct: dict[int, object] = {}
+    for s in chunk:
+        if "pixel_values" in s.prompt.inputs:
+            distinct.setdefault(id(s.prompt), s.prompt)
+    prompts = list(distinct.values())
+    if len(prompts) == len(chunk):
+        return None  # nothing repeats: the plain path does the same work
+    device = batch.pixel_values.device
+    out = base.get_image_features(torch.cat([p.inputs["pixel_values"] for p in prompts]).to(device),
+                                  torch.cat([p.inputs["image_grid_thw"] for p in prompts]).to(device),
+                                  return_dict=True)
+    if getattr(out, "deepstack_features", None) is not None:
+        return None
+    per_image = list(out.pooler_output)
+    own: dict[int, list] = {}
+    for p in prompts:
+        k = int(p.inputs["image_grid_thw"].shape[0])
+        own[id(p)], per_image = per_image[:k], per_image[k:]
+    out.pooler_output = tuple(f for s in chunk if id(s.prompt) in own for f in own[id(s.prompt)])
+    return out
+
+
+def _forward(model, chunk: list[Sample], pad_token_id: int, device, *, with_entropy: bool):
+    """forward_logprobs of a micro-batch with each distinct prompt's images encoded once."""
+    batch = collate([s.prompt for s in chunk], [s.completion_ids for s in chunk], pad_token_id).to(device)
+    enc = _shared_image_features(model, batch, chunk)
+    return forward_logprobs(model, batch, with_entropy=with_entropy, encoder_outputs=enc)
 
 
 def _token_weights(chunk: list[Sample], width: int, enabled: bool) -> torch.Tensor | None:
@@ -99,7 +151,7 @@ def policy_update(model, optimizer, scheduler, samples: list[Sample], *, setting
     model.train()
     for epoch in range(settings.ppo_epochs):
         for chunk_idx in (chunks if epoch == 0 else minibatches(len(samples), settings.mini_batch_size, rng)):
-            mb = [samples[i] for i in chunk_idx]
+            mb = group_major([samples[i] for i in chunk_idx])
             global_tokens = dist_utils.all_reduce_sum(float(sum(s.num_tokens for s in mb)))
             global_seqs = dist_utils.all_reduce_sum(float(len(mb)))
             world = dist_utils.world_size()
@@ -108,8 +160,7 @@ def policy_update(model, optimizer, scheduler, samples: list[Sample], *, setting
             finite = True
             for i in range(0, len(mb), settings.micro_batch_size):
                 micro = mb[i:i + settings.micro_batch_size]
-                batch = collate([s.prompt for s in micro], [s.completion_ids for s in micro], pad_token_id).to(device)
-                logp, entropy, mask = forward_logprobs(model, batch, with_entropy=True)
+                logp, entropy, mask = _forward(model, micro, pad_token_id, device, with_entropy=True)
                 width = mask.shape[1]
                 if any(s.old_logp is None for s in micro):
                     old = logp.detach()
