@@ -88,6 +88,27 @@ def _polygon_problem(rng: random.Random, sides: range, jitter: float) -> Problem
                    draw, {"sides": n})
 
 
+def colour(rng):
+    """Level 0 (perception): the fill colour of one large shape, a question a linear probe can answer."""
+    base = _polygon_problem(rng, range(3, 7), 0.0)
+    name = base.key[2]
+    choices = list(COLOURS)
+    return Problem("colour", base.key, "What colour is the shape?", name, "choice", base.draw, {"colour": name},
+                   choices=choices, gold_letter="ABCDE"[choices.index(name)])
+
+
+SHAPE_NAMES = {3: "triangle", 4: "square", 5: "pentagon", 6: "hexagon"}
+
+
+def shape_name(rng):
+    """Level 0 (perception): which regular polygon is drawn."""
+    base = _polygon_problem(rng, range(3, 7), 0.0)
+    name = SHAPE_NAMES[base.values["sides"]]
+    choices = list(SHAPE_NAMES.values())
+    return Problem("shape", base.key, "What shape is this?", name, "choice", base.draw, {"shape": name},
+                   choices=choices, gold_letter="ABCD"[choices.index(name)])
+
+
 def sides_easy(rng):
     return _polygon_problem(rng, range(3, 7), 0.0)
 
@@ -328,6 +349,7 @@ def fraction(rng):
 
 
 TEMPLATES: dict[int, tuple[Callable[[random.Random], Problem], ...]] = {
+    0: (colour, shape_name),
     1: (sides_easy, count_circles, square_perimeter, diameter),
     2: (triangle_angle, rect_area, largest, supplementary),
     3: (hypotenuse, isosceles, fraction, count_mixed, sides_hard),

@@ -18,7 +18,10 @@ from data_zoo.geodraw import TEMPLATES
 from data_zoo.registry import register_adapter
 
 SPLIT_BUCKETS = {"train": frozenset(range(0, 8)), "validation": frozenset({8}), "test": frozenset({9})}
-DIFFICULTY_WEIGHTS = {1: 0.4, 2: 0.35, 3: 0.25}
+# Level 0 (pure perception: colour, shape name) is opt-in (`difficulty=0` or `templates=`): the default mix
+# is levels 1-3, whose numbers live only in the diagram.
+DIFFICULTY_WEIGHTS = {0: 0.4, 1: 0.4, 2: 0.35, 3: 0.25}
+DEFAULT_LEVELS = (1, 2, 3)
 MAX_ATTEMPTS = 200
 
 
@@ -26,9 +29,9 @@ def _bucket(template: str, key: tuple) -> int:
     return int.from_bytes(hashlib.sha1(repr((template, key)).encode()).digest()[:4], "big") % 10
 
 
-def _levels(difficulty: int | Sequence[int] | None) -> list[int]:
+def _levels(difficulty: int | Sequence[int] | None, every_level: bool = False) -> list[int]:
     if difficulty is None:
-        return list(DIFFICULTY_WEIGHTS)
+        return sorted(TEMPLATES) if every_level else list(DEFAULT_LEVELS)
     levels = [difficulty] if isinstance(difficulty, int) else list(difficulty)
     bad = [d for d in levels if d not in TEMPLATES]
     if bad or not levels:
@@ -50,7 +53,7 @@ def make_example(index: int, seed: int, split: str, difficulty=None, size: int =
     """
     if split not in SPLIT_BUCKETS:
         raise DataError(f"unknown synthgeo split {split!r}; known splits: {list(SPLIT_BUCKETS)}")
-    levels = _levels(difficulty)
+    levels = _levels(difficulty, every_level=bool(templates))
     if templates:
         unknown = sorted(set(templates) - set(template_names()))
         if unknown:
@@ -83,7 +86,8 @@ def make_example(index: int, seed: int, split: str, difficulty=None, size: int =
 
 def generate(n: int, seed: int, split: str = "train", difficulty: int | Sequence[int] | None = None,
              size: int = 112, templates: Sequence[str] | None = None) -> list[Example]:
-    """n synthgeo Examples for (split, seed); difficulty None mixes levels 1-3 (40/35/25 %)."""
+    """n synthgeo Examples for (split, seed); difficulty None mixes levels 1-3 (40/35/25 %); level 0 (colour,
+    shape name: perception only) is included only when asked for by `difficulty` or `templates`."""
     if n < 1:
         raise DataError(f"synthgeo needs n >= 1, got {n}")
     chosen = frozenset(templates) if templates else None
@@ -98,7 +102,7 @@ def _int_option(options: dict, key: str, default: int) -> int:
 
 
 @register_adapter("synthgeo", splits=tuple(SPLIT_BUCKETS), default_split="train",
-                  needs="nothing (generated); options n, seed, difficulty (1-3 or e.g. 1,2), size, "
+                  needs="nothing (generated); options n, seed, difficulty (0-3 or e.g. 0,1), size, "
                         "templates (e.g. largest,sides)")
 def load(split: str, root: str | None, options: dict) -> Iterable[Example]:
     """Procedural geometry problems (PIL diagrams), generated on the fly."""

@@ -24,3 +24,13 @@ def test_unknown_or_impossible_templates_are_named():
         load_dataset("synthgeo:train?n=4&templates=circles")
     with pytest.raises(DataError, match=r"templates \['largest'\] do not occur at difficulty"):
         load_dataset("synthgeo:train?n=4&templates=largest&difficulty=1")
+
+
+def test_level_zero_is_opt_in_perception():
+    default = generate(60, 0, "train")
+    assert {ex.metadata["difficulty"] for ex in default} == {1, 2, 3}
+    zero = load_dataset("synthgeo:test?n=30&seed=0&difficulty=0")
+    assert {ex.metadata["template"] for ex in zero} == {"colour", "shape"}
+    for ex in zero:
+        assert ex.answer_kind == "choice" and ex.choices[ord(ex.gold_letter) - 65] == ex.answer
+        assert ex.answer not in ex.question  # only the picture tells

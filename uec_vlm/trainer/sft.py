@@ -13,8 +13,9 @@ from uec_vlm.logprobs import collate, forward_logprobs
 
 
 def target_text(example, style: str = "think_boxed") -> str:
-    """The supervised response: `\\boxed{gold}` (choice: the gold letter), with a short think block."""
-    answer = example.gold_letter if example.answer_kind == "choice" and example.gold_letter else example.answer
+    """The supervised response: `\\boxed{gold}` with a short think block. Choice questions answer with the
+    option text (graders accept the letter or the text), which needs no letter lookup in the prompt."""
+    answer = example.answer
     if style == "boxed":
         return f"\\boxed{{{answer}}}"
     rationale = str(example.metadata.get("rationale", "")).strip()
