@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-12)
 
-.PHONY: setup test lint demo bench clean
+.PHONY: setup test lint demo bench study clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -28,6 +28,10 @@ demo: setup
 bench: setup
 	$(PY) -m pip install -q -e ".[dev,bench]"
 	$(PY) bench/run_all.py
+
+# The checked-in multi-seed study (docs/study/): GRPO vs DAPO vs UEC and UEC ablations, 3 seeds, CPU.
+study: setup
+	$(VENV)/bin/uec-vlm study synthgeo
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
