@@ -74,9 +74,10 @@ def run(args) -> int:
     minutes = (time.perf_counter() - t0) / 60
     report = [
         "# uec-vlm CPU demo", "",
-        f"Tiny Qwen-VL ({args.arch}, random init) warm-started on synthgeo, then trained with GRPO-UEC for "
+        f"Tiny Qwen-VL ({args.arch}, random init) warm-started on {cfg_with().data.train}, then trained with GRPO-UEC for "
         f"{summary['steps']} steps ({summary['optimizer_updates']} updates). Held-out synthgeo test, Pass@k from 4 "
-        "samples per problem at temperature 1.0; paired bootstrap over problems (after - before).", "",
+        "samples per problem at temperature 1.0; paired bootstrap over problems (after - before). "
+        "Why this data and what to expect: docs/demo.md.", "",
         table, "Plots:", *[f"- {p}" for p in plots], "", f"Wall time: {minutes:.1f} min.", "",
     ]
     (out / "REPORT.md").write_text("\n".join(report))
