@@ -206,7 +206,7 @@ class EvalConfig:
     max_new_tokens: int = f(512, "Response length limit.")
     mode: Literal["official", "strict"] = f("official", "Benchmark scoring mode (MathVista nearest-choice fallback in official).")
     output_dir: str = f("runs/eval", "Eval run folder (resumable).")
-    batch_prompts: int = f(8, "Prompts generated together.")
+    batch_prompts: int = f(8, "Reserved: the harness generates one prompt at a time, each with its own seed, so results never depend on batching or sharding.")
     bootstrap: int = f(1000, "Bootstrap resamples for confidence intervals.")
     seed: int = f(0, "Sampling seed.")
 
