@@ -9,6 +9,7 @@ n times instead.
 from __future__ import annotations
 
 import torch
+from transformers import StaticCache
 
 from uec_vlm.logprobs import mrope_position_ids
 from uec_vlm.prompts import PromptInputs
@@ -45,6 +46,14 @@ def _truncate(scores: torch.Tensor, top_k: int, top_p: float) -> torch.Tensor:
         drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
         scores = scores.masked_fill(drop, float("-inf"))
     return scores
+
+
+def _repeat_rows(cache, n: int) -> None:
+    """Each prompt's cached prefill becomes n rows (StaticCache layers lack batch_repeat_interleave)."""
+    for layer in cache.layers:
+        layer.keys = layer.keys.repeat_interleave(n, dim=0)
+        layer.values = layer.values.repeat_interleave(n, dim=0)
+        layer.batch_size = layer.keys.shape[0]
 
 
 class HFBackend:
@@ -85,11 +94,13 @@ class HFBackend:
         ids, mask, mm_types = ids.to(device), mask.to(device), mm_types.to(device)
         position_ids, deltas = mrope_position_ids(self.model, ids, mask, mm_types, grids)
         extra = {} if pixels is None else {"pixel_values": pixels.to(device), "image_grid_thw": grids.to(device)}
+        # A preallocated cache: a DynamicCache grows by torch.cat per layer per token (~25% of a step).
+        cache = StaticCache(config=self.model.config, max_cache_len=ids.shape[1] + params.max_new_tokens)
         out = self.model(input_ids=ids, attention_mask=mask, position_ids=position_ids, use_cache=True,
-                         logits_to_keep=1, **extra)
+                         past_key_values=cache, logits_to_keep=1, **extra)
         cache = out.past_key_values
         if n > 1:
-            cache.batch_repeat_interleave(n)
+            _repeat_rows(cache, n)
         logits = out.logits[:, -1].repeat_interleave(n, dim=0)
         mask = mask.repeat_interleave(n, dim=0)
         next_pos = (mask.sum(-1, keepdim=True) + deltas.to(device).repeat_interleave(n, dim=0))  # [R, 1]
