@@ -72,11 +72,11 @@ def main() -> int:
 Written by `python bench/run_all.py` ({'--quick, ' if args.quick else ''}{elapsed / 60:.1f} min, \
 {datetime.date.today().isoformat()}); do not edit by hand. Machine: {header}.
 
-**Read these numbers as CPU, tiny-model, noisy numbers.** They were taken on a 2-core machine shared with
-other jobs at the same time: absolute seconds move by 2x between runs, ratios much less (both sides of a
-ratio are alternated process by process). Repeats are small to keep the whole run near 15 minutes: 3
-alternated ours/TRL pairs at the middle size, 1 at the others, one timed step per process. Re-run on a quiet
-machine for publishable figures. **No GPU figures are measured yet** (throughput, MFU, tokens/s and peak GPU
+**Read these numbers as CPU, tiny-model numbers.** On a 2-core machine absolute seconds move by up to 2x
+between runs when anything else runs (the load average at the start is in the header); ratios move much
+less (both sides of a ratio are alternated process by process). Repeats are small to keep the whole run a
+few minutes long: 3 alternated ours/TRL pairs at the middle size, 1 at the others, one timed step per
+process (each framework's first step, warm-up included). **No GPU figures are measured yet** (throughput, MFU, tokens/s and peak GPU
 memory of a Qwen2.5-VL-3B-sized model need the GPU run of these scripts).
 
 ## Summary
