@@ -100,8 +100,12 @@ def mrope_position_ids(model, input_ids, attention_mask, mm_token_type_ids, imag
     )
 
 
-def _token_stats(logits: torch.Tensor, targets: torch.Tensor, temperature: float, with_entropy: bool):
-    """logits [b, T, V] -> (log p of targets [b, T], entropy [b, T] or None), in float32."""
+def _token_stats(logits: torch.Tensor, targets: torch.Tensor, temperature: float, with_entropy: bool,
+                 entropy_grad: bool = True):
+    """logits [b, T, V] -> (log p of targets [b, T], entropy [b, T] or None), in float32.
+
+    entropy_grad=False measures the entropy without recording it for backward (no [b, T, V] softmax kept
+    alive for a gradient nobody takes)."""
     logits = logits.float()
     if temperature != 1.0:
         logits = logits / temperature
@@ -109,13 +113,15 @@ def _token_stats(logits: torch.Tensor, targets: torch.Tensor, temperature: float
     logp = logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - lse
     entropy = None
     if with_entropy:
-        probs = torch.softmax(logits, dim=-1)
-        entropy = lse - (probs * logits).sum(-1)
+        with torch.set_grad_enabled(entropy_grad and torch.is_grad_enabled()):
+            probs = torch.softmax(logits, dim=-1)
+            entropy = lse - (probs * logits).sum(-1)
     return logp, entropy
 
 
 def forward_logprobs(
-    model, batch: PackedBatch, *, temperature: float = 1.0, with_entropy: bool = True, encoder_outputs=None
+    model, batch: PackedBatch, *, temperature: float = 1.0, with_entropy: bool = True, encoder_outputs=None,
+    entropy_grad: bool = True,
 ):
     """One forward WITH gradient: (logp [B, T], entropy [B, T] or None, mask [B, T] float).
 
@@ -142,7 +148,7 @@ def forward_logprobs(
         **kwargs,
     )
     logits = out.logits[:, :-1]
-    logp, entropy = _token_stats(logits, batch.completion_ids, temperature, with_entropy)
+    logp, entropy = _token_stats(logits, batch.completion_ids, temperature, with_entropy, entropy_grad)
     return logp, entropy, batch.completion_mask.to(logp.dtype)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
+from uec_vlm.algos.entropy import EntropyControl
 from uec_vlm.algos.objective import actor_loss
 from uec_vlm.logprobs import PackedBatch, collate, forward_logprobs
 from uec_vlm.trainer import distributed as dist_utils
@@ -107,11 +108,12 @@ def _shared_image_features(model, batch: PackedBatch, chunk: list[Sample]):
     return out
 
 
-def _forward(model, chunk: list[Sample], pad_token_id: int, device, *, with_entropy: bool):
+def _forward(model, chunk: list[Sample], pad_token_id: int, device, *, with_entropy: bool,
+             entropy_grad: bool = True):
     """forward_logprobs of a micro-batch with each distinct prompt's images encoded once."""
     batch = collate([s.prompt for s in chunk], [s.completion_ids for s in chunk], pad_token_id).to(device)
     enc = _shared_image_features(model, batch, chunk)
-    return forward_logprobs(model, batch, with_entropy=with_entropy, encoder_outputs=enc)
+    return forward_logprobs(model, batch, with_entropy=with_entropy, encoder_outputs=enc, entropy_grad=entropy_grad)
 
 
 def _token_weights(chunk: list[Sample], width: int, enabled: bool) -> torch.Tensor | None:
@@ -148,6 +150,9 @@ def policy_update(model, optimizer, scheduler, samples: list[Sample], *, setting
     totals: dict[str, float] = {}
     steps = skipped = 0
     entropies: list[torch.Tensor] = []
+    # Only controls that add an entropy term to the loss (fixed bonus, AER) need its gradient; for the rest
+    # the entropy is measured for logging without keeping a [b, T, V] softmax alive for backward.
+    entropy_grad = type(control).bonus is not EntropyControl.bonus
     model.train()
     for epoch in range(settings.ppo_epochs):
         for chunk_idx in (chunks if epoch == 0 else minibatches(len(samples), settings.mini_batch_size, rng)):
@@ -160,7 +165,8 @@ def policy_update(model, optimizer, scheduler, samples: list[Sample], *, setting
             finite = True
             for i in range(0, len(mb), settings.micro_batch_size):
                 micro = mb[i:i + settings.micro_batch_size]
-                logp, entropy, mask = _forward(model, micro, pad_token_id, device, with_entropy=True)
+                logp, entropy, mask = _forward(model, micro, pad_token_id, device, with_entropy=True,
+                                               entropy_grad=entropy_grad)
                 width = mask.shape[1]
                 if any(s.old_logp is None for s in micro):
                     old = logp.detach()
