@@ -36,6 +36,7 @@ def build_config(a: dict, w: Workload, out_dir: str):
         f"trainer.prompts_per_step={w.prompts}", f"trainer.micro_batch_size={a.get('micro_batch_size', 16)}",
         "trainer.ppo_epochs=1", "trainer.mini_batch_size=0", f"trainer.output_dir={out_dir}",
         "trainer.resume=never", "trainer.console=false", "trainer.tensorboard=false", "trainer.seed=0",
+        f"model.gradient_checkpointing={str(bool(a.get('gradient_checkpointing', False))).lower()}",
     ]
     overrides += a.get("overrides", [])
     return load_config([a.get("preset", "grpo")], overrides)

@@ -73,6 +73,7 @@ def main(a: dict) -> None:
             warmup_steps=0, max_grad_norm=1.0, epsilon=0.2, loss_type="dapo", logging_steps=1,
             report_to="none", save_strategy="no", use_cpu=True, bf16=False, fp16=False, seed=0,
             dataloader_num_workers=0, disable_tqdm=True, log_completions=False, shuffle_dataset=False,
+            gradient_checkpointing=bool(a.get("gradient_checkpointing", False)),
         )
         trainer = GRPOTrainer(model=model, reward_funcs=reward, args=cfg, train_dataset=trl_dataset(w),
                               processing_class=processor, callbacks=[Clock()])
