@@ -4,8 +4,9 @@ Step under test: 2 prompts (one 112 px synthgeo image each = 16 image tokens) x 
 tokens, one micro-batch of 8. Expected, by hand:
   rollout   one shared prefill of 2 rows (each image encoded once, not once per sample), then decodes of 8
             one-token rows;
-  training  one forward of 8 rows that encodes the 2 distinct images once each; on-policy (one epoch,
-            one mini-batch) there is NO separate old-log-prob pass.
+  training  one prompt pass of the 2 distinct prompts (each image encoded once, prompt tokens run once)
+            and one completion pass of the 8 rows attending to that cache; on-policy (one epoch, one
+            mini-batch) there is NO separate old-log-prob pass.
 """
 
 from __future__ import annotations
@@ -55,8 +56,9 @@ def _count(trainer):
 def test_on_policy_step_has_no_old_logprob_pass_and_encodes_each_image_once(tiny_qwen2_5_vl_dir, tmp_path):
     forwards, encoded, metrics = _count(_trainer(tiny_qwen2_5_vl_dir, tmp_path))
     assert metrics["actor/optimizer_steps"] == 1.0
-    # (rows, use_cache): the rollout prefill of 2 prompts, then the single training forward of 8 samples.
-    assert forwards == [(2, True), (8, False)]
+    # (rows, use_cache): the rollout prefill of 2 prompts, then the training forward: its prompt pass over
+    # the 2 distinct prompts and its completion pass over the 8 samples.
+    assert forwards == [(2, True), (2, True), (8, True)]
     # 2 images at rollout (not 8) and 2 in the training forward (not 8).
     assert encoded == [2, 2]
 
@@ -64,13 +66,13 @@ def test_on_policy_step_has_no_old_logprob_pass_and_encodes_each_image_once(tiny
 def test_two_epochs_need_the_old_logprob_pass(tiny_qwen2_5_vl_dir, tmp_path):
     forwards, encoded, metrics = _count(_trainer(tiny_qwen2_5_vl_dir, tmp_path, "trainer.ppo_epochs=2"))
     assert metrics["actor/optimizer_steps"] == 2.0
-    # prefill, the no-grad old-log-prob pass, then one forward per epoch.
-    assert forwards == [(2, True), (8, False), (8, False), (8, False)]
+    # prefill, the no-grad old-log-prob pass, then one forward per epoch (each: prompt pass + completion pass).
+    assert forwards == [(2, True)] + [(2, True), (8, True)] * 3
     assert encoded == [2, 2, 2, 2]
 
 
 def test_shared_image_encoding_gives_the_plain_path_log_probs(tiny_policy, synthetic_examples):
-    """fill_logprobs (each distinct prompt encoded once) == compute_logprobs (pixel values repeated per row)."""
+    """fill_logprobs (each distinct prompt prefilled once) == compute_logprobs (every row's full sequence)."""
     import torch
 
     from uec_vlm.logprobs import compute_logprobs

@@ -14,7 +14,7 @@ import torch
 
 from uec_vlm.algos.entropy import EntropyControl
 from uec_vlm.algos.objective import actor_loss
-from uec_vlm.logprobs import PackedBatch, collate, forward_logprobs
+from uec_vlm.logprobs import collate, forward_logprobs, forward_prefix_shared
 from uec_vlm.trainer import distributed as dist_utils
 from uec_vlm.trainer.samples import Sample, pad_token_values
 
@@ -75,45 +75,22 @@ def group_major(samples: list[Sample]) -> list[Sample]:
     return sorted(samples, key=lambda s: (-longest[id(s.prompt)], first[id(s.prompt)], -s.num_tokens))
 
 
-def _shared_image_features(model, batch: PackedBatch, chunk: list[Sample]):
-    """Encode each distinct prompt's images once for this forward and repeat the features per row.
-
-    Returns None when the batch has no images, when distributed (FSDP2 may only run the vision tower inside
-    the sharded root's forward, and DDP does not reduce the vision gradients of an encoding made outside
-    its forward: measured, the 1- vs 2-process test fails), or when the model injects per-layer vision
-    features (Qwen3-VL deepstack): there the plain path (one encoding per row) is kept.
-    """
-    if batch.pixel_values is None or dist_utils.is_distributed():
-        return None
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    distinct: dict[int, object] = {}
-    for s in chunk:
-        if "pixel_values" in s.prompt.inputs:
-            distinct.setdefault(id(s.prompt), s.prompt)
-    prompts = list(distinct.values())
-    if len(prompts) == len(chunk):
-        return None  # nothing repeats: the plain path does the same work
-    device = batch.pixel_values.device
-    out = base.get_image_features(torch.cat([p.inputs["pixel_values"] for p in prompts]).to(device),
-                                  torch.cat([p.inputs["image_grid_thw"] for p in prompts]).to(device),
-                                  return_dict=True)
-    if getattr(out, "deepstack_features", None) is not None:
-        return None
-    per_image = list(out.pooler_output)
-    own: dict[int, list] = {}
-    for p in prompts:
-        k = int(p.inputs["image_grid_thw"].shape[0])
-        own[id(p)], per_image = per_image[:k], per_image[k:]
-    out.pooler_output = tuple(f for s in chunk if id(s.prompt) in own for f in own[id(s.prompt)])
-    return out
-
-
 def _forward(model, chunk: list[Sample], pad_token_id: int, device, *, with_entropy: bool,
              entropy_grad: bool = True):
-    """forward_logprobs of a micro-batch with each distinct prompt's images encoded once."""
+    """Log-probs of a micro-batch. When rows share prompts (a group's n samples), each distinct prompt is
+    prefilled once, images included, and its rows attend to that cache (`forward_prefix_shared`). Under
+    DDP/FSDP2 the plain one-forward path is kept: the wrappers synchronise gradients per forward call.
+    """
+    distinct: dict[int, int] = {}
+    for s in chunk:
+        distinct.setdefault(id(s.prompt), len(distinct))
+    if len(distinct) < len(chunk) and not dist_utils.is_distributed():
+        prompts = list({id(s.prompt): s.prompt for s in chunk}.values())
+        return forward_prefix_shared(model, prompts, [distinct[id(s.prompt)] for s in chunk],
+                                     [s.completion_ids for s in chunk], pad_token_id, with_entropy=with_entropy,
+                                     entropy_grad=entropy_grad)
     batch = collate([s.prompt for s in chunk], [s.completion_ids for s in chunk], pad_token_id).to(device)
-    enc = _shared_image_features(model, batch, chunk)
-    return forward_logprobs(model, batch, with_entropy=with_entropy, encoder_outputs=enc, entropy_grad=entropy_grad)
+    return forward_logprobs(model, batch, with_entropy=with_entropy, entropy_grad=entropy_grad)
 
 
 def _token_weights(chunk: list[Sample], width: int, enabled: bool) -> torch.Tensor | None:
