@@ -79,12 +79,15 @@ def _forward(model, chunk: list[Sample], pad_token_id: int, device, *, with_entr
              entropy_grad: bool = True):
     """Log-probs of a micro-batch. When rows share prompts (a group's n samples), each distinct prompt is
     prefilled once, images included, and its rows attend to that cache (`forward_prefix_shared`). Under
-    DDP/FSDP2 the plain one-forward path is kept: the wrappers synchronise gradients per forward call.
+    DDP/FSDP2 (the wrappers synchronise gradients per forward call) and with activation checkpointing (no
+    KV cache in training) the plain one-forward path is kept.
     """
     distinct: dict[int, int] = {}
     for s in chunk:
         distinct.setdefault(id(s.prompt), len(distinct))
-    if len(distinct) < len(chunk) and not dist_utils.is_distributed():
+    # Activation checkpointing makes transformers drop the KV cache in training, which the prefix path needs.
+    checkpointing = model.training and any(getattr(m, "gradient_checkpointing", False) is True for m in model.modules())
+    if len(distinct) < len(chunk) and not dist_utils.is_distributed() and not checkpointing:
         prompts = list({id(s.prompt): s.prompt for s in chunk}.values())
         return forward_prefix_shared(model, prompts, [distinct[id(s.prompt)] for s in chunk],
                                      [s.completion_ids for s in chunk], pad_token_id, with_entropy=with_entropy,
