@@ -120,22 +120,19 @@ def _token_stats(logits: torch.Tensor, targets: torch.Tensor, temperature: float
 
 
 def forward_logprobs(
-    model, batch: PackedBatch, *, temperature: float = 1.0, with_entropy: bool = True, encoder_outputs=None,
-    entropy_grad: bool = True,
+    model, batch: PackedBatch, *, temperature: float = 1.0, with_entropy: bool = True, entropy_grad: bool = True,
 ):
     """One forward WITH gradient: (logp [B, T], entropy [B, T] or None, mask [B, T] float).
 
-    `encoder_outputs` (from `encode_images`) replaces pixel_values so images encoded once can be shared.
-    Entries where mask is 0 are padding and hold meaningless values.
+    Entries where mask is 0 are padding and hold meaningless values. Rows that share a prompt are cheaper
+    through `forward_prefix_shared`.
     """
     t_len = batch.completion_mask.shape[1]
     position_ids, _ = mrope_position_ids(
         model, batch.input_ids, batch.attention_mask, batch.mm_token_type_ids, batch.image_grid_thw
     )
     kwargs = {}
-    if encoder_outputs is not None:
-        kwargs["mm_encoder_outputs"] = {"image": encoder_outputs}
-    elif batch.pixel_values is not None:
+    if batch.pixel_values is not None:
         kwargs["pixel_values"] = batch.pixel_values
     if batch.image_grid_thw is not None:
         kwargs["image_grid_thw"] = batch.image_grid_thw
@@ -150,38 +147,6 @@ def forward_logprobs(
     logits = out.logits[:, :-1]
     logp, entropy = _token_stats(logits, batch.completion_ids, temperature, with_entropy, entropy_grad)
     return logp, entropy, batch.completion_mask.to(logp.dtype)
-
-
-def encode_images(model, prompt: PromptInputs, repeat: int):
-    """Run the vision tower ONCE for `prompt` and repeat its features for `repeat` rows of that prompt.
-
-    Returns the encoder output to pass as `forward_logprobs(..., encoder_outputs=...)` for a batch made
-    of `repeat` copies of this prompt; gradients from all rows flow back into the single encoding.
-    """
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    out = base.get_image_features(
-        prompt.inputs["pixel_values"], prompt.inputs["image_grid_thw"], return_dict=True
-    )
-    out.pooler_output = tuple(out.pooler_output) * repeat
-    if getattr(out, "deepstack_features", None) is not None:  # Qwen3-VL injects per-layer features too
-        out.deepstack_features = [tuple(f) * repeat for f in out.deepstack_features]
-    return out
-
-
-def forward_group_logprobs(
-    model, prompt: PromptInputs, completions: Sequence[Sequence[int]], pad_token_id: int, *,
-    temperature: float = 1.0, with_entropy: bool = True,
-):
-    """forward_logprobs for the n completions of ONE prompt, encoding its images once (with gradient)."""
-    batch = collate([prompt] * len(completions), completions, pad_token_id)
-    device = next(model.parameters()).device
-    enc = None
-    if "pixel_values" in prompt.inputs:
-        moved = PromptInputs(prompt.uid, prompt.text, {k: v.to(device) for k, v in prompt.inputs.items()},
-                             prompt.num_prompt_tokens)
-        enc = encode_images(model, moved, len(completions))
-    return forward_logprobs(model, batch.to(device), temperature=temperature, with_entropy=with_entropy,
-                            encoder_outputs=enc)
 
 
 @torch.no_grad()

@@ -69,8 +69,8 @@ def test_entropy_is_full_vocabulary_and_gradient_flows(tiny_qwen2_5_vl_dir, synt
     assert model.lm_head.weight.grad is not None and model.model.visual.patch_embed.proj.weight.grad.abs().sum() > 0
 
 
-def test_group_forward_encodes_images_once_and_matches(tiny_policy, synthetic_examples, monkeypatch):
-    from uec_vlm.logprobs import collate, forward_group_logprobs, forward_logprobs
+def test_prefix_shared_forward_encodes_images_once_and_matches(tiny_policy, synthetic_examples, monkeypatch):
+    from uec_vlm.logprobs import collate, forward_logprobs, forward_prefix_shared
 
     model, processor = tiny_policy
     pad = processor.tokenizer.pad_token_id
@@ -79,7 +79,7 @@ def test_group_forward_encodes_images_once_and_matches(tiny_policy, synthetic_ex
     calls = []
     visual_forward = model.model.visual.forward
     monkeypatch.setattr(model.model.visual, "forward", lambda *a, **k: calls.append(1) or visual_forward(*a, **k))
-    logp, ent, mask = forward_group_logprobs(model, prompt, completions, pad)
+    logp, ent, mask = forward_prefix_shared(model, [prompt], [0, 0, 0], completions, pad)
     assert len(calls) == 1
     ref_logp, ref_ent, ref_mask = forward_logprobs(model, collate([prompt] * 3, completions, pad))
     assert len(calls) == 2  # the plain path encodes the repeated pixel_values in one (3x larger) call
