@@ -38,3 +38,20 @@ def test_entropy_bonus_gets_a_gradient_and_no_control_does_not(tiny_qwen2_5_vl_d
     before, after, m = _update(tiny_qwen2_5_vl_dir, EntropyControl())
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert m["entropy/mean"] > 0 and m["actor/entropy_bonus"] == 0.0
+
+
+def test_importance_weights_only_touch_exploration_tokens():
+    import math
+
+    from uec_vlm.trainer.samples import Sample
+    from uec_vlm.trainer.update import _token_weights
+
+    explore = Sample(prompt=None, example=None, completion_ids=[1, 2, 3], text="", rollout_logprobs=[-1.0, -2.0, -0.5],
+                     finish_reason="stop", group_id=0, temperature=1.2, is_exploration=True,
+                     old_logp=torch.tensor([-0.5, -3.0, -0.5]))
+    regular = Sample(prompt=None, example=None, completion_ids=[1, 2], text="", rollout_logprobs=[-1.0, -1.0],
+                     finish_reason="stop", group_id=1, temperature=1.0)
+    w = _token_weights([explore, regular], 4, True)
+    expected = torch.tensor([[math.exp(0.5), math.exp(-1.0), 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]])
+    torch.testing.assert_close(w, expected)
+    assert _token_weights([explore, regular], 4, False) is None

@@ -17,6 +17,7 @@ from uec_vlm.algos.objective import actor_loss
 from uec_vlm.logprobs import collate, forward_logprobs, forward_prefix_shared
 from uec_vlm.trainer import distributed as dist_utils
 from uec_vlm.trainer.samples import Sample, pad_token_values
+from uec_vlm.uec.selection import importance_weights
 
 
 @dataclass
@@ -97,17 +98,14 @@ def _forward(model, chunk: list[Sample], pad_token_id: int, device, *, with_entr
 
 
 def _token_weights(chunk: list[Sample], width: int, enabled: bool) -> torch.Tensor | None:
-    """Importance weights pi_1(y) / pi_t'(y) per token for exploration samples (1 for the rest), clipped."""
+    """Importance weights pi_1(y) / pi_t'(y) per token for exploration samples (1 for the rest), capped at 5."""
     if not enabled or not any(s.is_exploration for s in chunk):
         return None
-    rows = []
-    for s in chunk:
-        if s.is_exploration and s.old_logp is not None:
-            w = torch.exp((s.old_logp - torch.as_tensor(s.rollout_logprobs)).clamp(-5, 5)).clamp(max=5.0)
-        else:
-            w = torch.ones(s.num_tokens)
-        rows.append(w)
-    return pad_token_values(rows, width)
+    explore = [s.is_exploration and s.old_logp is not None for s in chunk]
+    logp_t1 = pad_token_values([s.old_logp if e else [] for s, e in zip(chunk, explore)], width)
+    logp_tprime = pad_token_values([s.rollout_logprobs if e else [] for s, e in zip(chunk, explore)], width)
+    mask = pad_token_values([[1.0] * s.num_tokens if e else [] for s, e in zip(chunk, explore)], width)
+    return importance_weights(logp_t1, logp_tprime, mask, max_weight=5.0)
 
 
 def policy_update(model, optimizer, scheduler, samples: list[Sample], *, settings: UpdateSettings,
