@@ -12,9 +12,12 @@ M-RoPE: 3-D position ids are computed here with the model's own `get_rope_index`
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
+from transformers.cache_utils import Cache, DynamicLayer
+from transformers.modeling_layers import GradientCheckpointingLayer
 
 from uec_vlm.prompts import PromptInputs
 
@@ -173,6 +176,48 @@ def compute_logprobs(
     return logps, (ents if with_entropy else None)
 
 
+class _PromptKV(DynamicLayer):
+    """One layer's keys/values recorded by the prompt pass. Overwrites instead of appending: a checkpointed
+    layer replays its forward in backward, and the replay must neither grow the cache nor see a past."""
+
+    def update(self, key_states, value_states, *args, **kwargs):
+        self.keys, self.values, self.is_initialized = key_states, value_states, True
+        return key_states, value_states
+
+    def get_seq_length(self) -> int:
+        return 0
+
+
+class _SharedPrefixKV(DynamicLayer):
+    """Read-only view for the completion pass: row r attends to prompt owner[r]'s keys/values, then its own.
+
+    Stores the G distinct prompts' [G, kv_heads, P, head_dim] once and gathers rows inside the layer call, so
+    the gathered [R, ...] copy lives only as long as the layer (or its checkpoint replay) does."""
+
+    def __init__(self, keys: torch.Tensor, values: torch.Tensor, rows: torch.Tensor):
+        super().__init__()
+        self.keys, self.values, self.rows, self.is_initialized = keys, values, rows, True
+
+    def update(self, key_states, value_states, *args, **kwargs):
+        return (torch.cat([self.keys.index_select(0, self.rows), key_states], dim=-2),
+                torch.cat([self.values.index_select(0, self.rows), value_states], dim=-2))
+
+
+@contextmanager
+def _cache_through_checkpointing(model):
+    """Let checkpointed decoder layers receive the cache. transformers drops it under activation checkpointing
+    because a writing cache would be written twice by the backward replay; both caches above are replay-safe."""
+    layers = [m for m in model.modules() if isinstance(m, GradientCheckpointingLayer) and m.gradient_checkpointing
+              and not m._can_checkpoint_with_cache]
+    for m in layers:
+        m._can_checkpoint_with_cache = True
+    try:
+        yield
+    finally:
+        for m in layers:
+            del m._can_checkpoint_with_cache
+
+
 def forward_prefix_shared(model, prompts: Sequence[PromptInputs], owner: Sequence[int],
                           completions: Sequence[Sequence[int]], pad_token_id: int, *, with_entropy: bool = True,
                           entropy_grad: bool = True):
@@ -180,10 +225,11 @@ def forward_prefix_shared(model, prompts: Sequence[PromptInputs], owner: Sequenc
 
     prompts: the distinct prompts; owner[r]: index of row r's prompt; completions[r]: row r's token ids.
     The prompt pass (vision tower and language model over the prompt tokens) runs once per distinct prompt;
-    its KV cache is gathered per row and the completion tokens attend to it, so the training forward costs
-    O(distinct prompts x prompt length + rows x completion length) instead of O(rows x (prompt + completion)).
-    Gradients from every row flow back into the shared prompt pass. Returns (logp [R, T], entropy [R, T] or
-    None, mask [R, T]) exactly like forward_logprobs (tested equal to 1e-5).
+    its keys/values are kept per prompt and the completion tokens of each row attend to them, so the training
+    forward costs O(distinct prompts x prompt length + rows x completion length) instead of
+    O(rows x (prompt + completion)). Gradients from every row flow back into the shared prompt pass. Works
+    with activation checkpointing on (both passes checkpoint per decoder layer; the caches are replay-safe).
+    Returns (logp [R, T], entropy [R, T] or None, mask [R, T]) like forward_logprobs (tested equal to 1e-5).
     """
     device = next(model.parameters()).device
     pre = collate(list(prompts), [[] for _ in prompts], pad_token_id)
@@ -193,12 +239,7 @@ def forward_prefix_shared(model, prompts: Sequence[PromptInputs], owner: Sequenc
     grids = None if pre.image_grid_thw is None else pre.image_grid_thw.to(device)
     position_ids, deltas = mrope_position_ids(model, ids, mask, mm, grids)
     extra = {} if pre.pixel_values is None else {"pixel_values": pre.pixel_values.to(device), "image_grid_thw": grids}
-    out = model(input_ids=ids, attention_mask=mask, position_ids=position_ids, use_cache=True, logits_to_keep=1,
-                **extra)
     rows = torch.as_tensor(list(owner), dtype=torch.long, device=device)
-    cache = out.past_key_values
-    for layer in cache.layers:
-        layer.keys, layer.values = layer.keys.index_select(0, rows), layer.values.index_select(0, rows)
     t_len = max(1, max(len(c) for c in completions))
     comp = torch.full((len(completions), t_len), pad_token_id, dtype=torch.long, device=device)
     comp_mask = torch.zeros((len(completions), t_len), dtype=torch.long, device=device)
@@ -209,10 +250,45 @@ def forward_prefix_shared(model, prompts: Sequence[PromptInputs], owner: Sequenc
     full_mask = torch.cat([mask.index_select(0, rows), torch.ones_like(comp_mask)], dim=1)
     start = mask.sum(-1, keepdim=True).index_select(0, rows) + deltas.to(device).index_select(0, rows)
     pos = (start + torch.arange(t_len, device=device)[None, :]).unsqueeze(0).expand(3, -1, -1)
-    logits = out.logits[:, -1:].index_select(0, rows)
-    if t_len > 1:
-        out2 = model(input_ids=comp[:, :-1], attention_mask=full_mask[:, :-1], position_ids=pos[:, :, :-1],
-                     past_key_values=cache, use_cache=True)
-        logits = torch.cat([logits, out2.logits], dim=1)
+    recorded = Cache(layer_class_to_replicate=_PromptKV)
+    with _cache_through_checkpointing(model):
+        out = model(input_ids=ids, attention_mask=mask, position_ids=position_ids, past_key_values=recorded,
+                    use_cache=True, logits_to_keep=1, **extra)
+        logits = out.logits[:, -1:].index_select(0, rows)
+        if t_len > 1:
+            shared = Cache(layers=[_SharedPrefixKV(layer.keys, layer.values, rows) for layer in recorded.layers])
+            out2 = model(input_ids=comp[:, :-1], attention_mask=full_mask[:, :-1], position_ids=pos[:, :, :-1],
+                         past_key_values=shared, use_cache=True)
+            logits = torch.cat([logits, out2.logits], dim=1)
     logp, entropy = _token_stats(logits, comp, 1.0, with_entropy, entropy_grad)
     return logp, entropy, comp_mask.to(logp.dtype)
+
+
+class TrainingForward(torch.nn.Module):
+    """The policy's training forward as ONE module call: log-probs of a micro-batch of (prompt, completion) rows.
+
+    Rows that share a prompt go through `forward_prefix_shared` (two policy calls inside this one forward),
+    the rest through one full-sequence forward. This is the module DDP wraps (`wrap_policy`), so its gradient
+    hooks fire once per micro-batch whichever path runs; single-process and FSDP2 runs wrap the policy in it
+    on the fly (`training_forward`). Returns (logp [R, T], entropy [R, T] or None, mask [R, T]).
+    """
+
+    def __init__(self, policy):
+        super().__init__()
+        self.policy = policy
+
+    def forward(self, prompts: Sequence[PromptInputs], owner: Sequence[int], completions: Sequence[Sequence[int]],
+                pad_token_id: int, with_entropy: bool = True, entropy_grad: bool = True):
+        if len(set(owner)) < len(owner):
+            return forward_prefix_shared(self.policy, prompts, owner, completions, pad_token_id,
+                                         with_entropy=with_entropy, entropy_grad=entropy_grad)
+        device = next(self.policy.parameters()).device
+        batch = collate([prompts[o] for o in owner], completions, pad_token_id).to(device)
+        return forward_logprobs(self.policy, batch, with_entropy=with_entropy, entropy_grad=entropy_grad)
+
+
+def training_forward(model) -> torch.nn.Module:
+    """`model` itself when it already is a (DDP-wrapped) TrainingForward, else TrainingForward(model)."""
+    if isinstance(getattr(model, "module", model), TrainingForward):
+        return model
+    return TrainingForward(model)

@@ -53,8 +53,12 @@ def _count(trainer):
     return forwards, encoded, metrics
 
 
-def test_on_policy_step_has_no_old_logprob_pass_and_encodes_each_image_once(tiny_qwen2_5_vl_dir, tmp_path):
-    forwards, encoded, metrics = _count(_trainer(tiny_qwen2_5_vl_dir, tmp_path))
+@pytest.mark.parametrize("checkpointing", ["false", "true"])
+def test_on_policy_step_has_no_old_logprob_pass_and_encodes_each_image_once(tiny_qwen2_5_vl_dir, tmp_path,
+                                                                          checkpointing):
+    # Activation checkpointing keeps the prefix-shared training forward (replay-safe caches in logprobs.py).
+    forwards, encoded, metrics = _count(_trainer(tiny_qwen2_5_vl_dir, tmp_path,
+                                                 f"model.gradient_checkpointing={checkpointing}"))
     assert metrics["actor/optimizer_steps"] == 1.0
     # (rows, use_cache): the rollout prefill of 2 prompts, then the training forward: its prompt pass over
     # the 2 distinct prompts and its completion pass over the 8 samples.

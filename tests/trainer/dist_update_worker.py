@@ -1,7 +1,8 @@
 """Run one policy update on a fixed global batch, sharded over however many ranks launched this script.
 
-Usage: [torchrun --nproc_per_node=K] python dist_update_worker.py MODEL_DIR OUT_FILE STRATEGY
-Rank r trains on its contiguous share of the 8 samples; rank 0 saves the updated parameters.
+Usage: [torchrun --nproc_per_node=K] python dist_update_worker.py MODEL_DIR OUT_FILE STRATEGY [CHECKPOINTING]
+Rank r trains on its contiguous share of the 8 samples; rank 0 saves the updated parameters and its counts of
+training-module calls, policy calls and images encoded per vision call (which forward path ran).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def fixed_samples(processor, n: int = 8):
     return samples
 
 
-def main(model_dir: str, out_file: str, strategy: str) -> None:
+def main(model_dir: str, out_file: str, strategy: str, checkpointing: str = "0") -> None:
     from uec_vlm.algos.entropy import EntropyControl
     from uec_vlm.models.loading import load_policy
     from uec_vlm.trainer import distributed as dist_utils
@@ -38,12 +39,18 @@ def main(model_dir: str, out_file: str, strategy: str) -> None:
 
     dist_utils.init_from_env()
     torch.manual_seed(0)
-    model, processor = load_policy(model_dir)
+    model, processor = load_policy(model_dir, gradient_checkpointing=checkpointing == "1")
     samples = fixed_samples(processor)
     world, rank = dist_utils.world_size(), dist_utils.rank()
     share = len(samples) // world
     mine = samples[rank * share:(rank + 1) * share]
+    calls = {"train": 0, "policy": 0, "encoded": []}
+    model.model.visual.register_forward_hook(
+        lambda m, a, kw, out: calls["encoded"].append(int(kw.get("grid_thw", a[1] if len(a) > 1 else None).shape[0])),
+        with_kwargs=True)
     train_model = dist_utils.wrap_policy(model, strategy)
+    model.register_forward_pre_hook(lambda m, a: calls.__setitem__("policy", calls["policy"] + 1))
+    train_model.register_forward_pre_hook(lambda m, a: calls.__setitem__("train", calls["train"] + 1))
     # SGD, not Adam: Adam turns float-rounding noise in near-zero gradients into lr-sized steps.
     opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.5)
     settings = UpdateSettings(micro_batch_size=3, max_new_tokens=8)
@@ -53,9 +60,9 @@ def main(model_dir: str, out_file: str, strategy: str) -> None:
     state = {k: v.detach().full_tensor() if hasattr(v, "full_tensor") else v.detach()
              for k, v in model.state_dict().items()}
     if dist_utils.is_main():
-        torch.save({"state": state, "metrics": metrics}, out_file)
+        torch.save({"state": state, "metrics": metrics, "calls": calls}, out_file)
     dist_utils.barrier()
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:5])

@@ -72,7 +72,11 @@ def wrap_policy(model, strategy: str = "auto"):
     if strategy == "ddp":
         from torch.nn.parallel import DistributedDataParallel
 
-        return DistributedDataParallel(model, find_unused_parameters=True)
+        from uec_vlm.logprobs import TrainingForward
+
+        # DDP wraps the training forward (prompt pass + completion pass in one call), not the bare policy:
+        # its hooks then fire once per micro-batch and the prefix-shared forward stays on.
+        return DistributedDataParallel(TrainingForward(model), find_unused_parameters=True)
     if strategy == "fsdp2":
         from torch.distributed.fsdp import fully_shard
 
@@ -93,4 +97,5 @@ def full_state_dict(model) -> dict | None:
 
 
 def unwrap(model):
-    return model.module if hasattr(model, "module") and not hasattr(model, "generate") else model
+    model = model.module if hasattr(model, "module") and not hasattr(model, "generate") else model
+    return getattr(model, "policy", model)  # DDP wraps logprobs.TrainingForward(policy)

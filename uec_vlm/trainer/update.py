@@ -14,7 +14,7 @@ import torch
 
 from uec_vlm.algos.entropy import EntropyControl
 from uec_vlm.algos.objective import actor_loss
-from uec_vlm.logprobs import collate, forward_logprobs, forward_prefix_shared
+from uec_vlm.logprobs import training_forward
 from uec_vlm.trainer import distributed as dist_utils
 from uec_vlm.trainer.samples import Sample, pad_token_values
 from uec_vlm.uec.selection import importance_weights
@@ -50,12 +50,11 @@ def minibatches(n: int, size: int, rng: random.Random) -> list[list[int]]:
 def fill_logprobs(model, samples: list[Sample], *, pad_token_id: int, micro_batch_size: int,
                   attr: str = "old_logp", with_entropy: bool = False) -> list[float]:
     """Store per-token log-probs of each sample under `model` in `sample.<attr>`; returns token entropies."""
-    device = next(model.parameters()).device
     entropies: list[float] = []
     samples = group_major(samples)
     for i in range(0, len(samples), micro_batch_size):
         chunk = samples[i:i + micro_batch_size]
-        logp, ent, mask = _forward(model, chunk, pad_token_id, device, with_entropy=with_entropy)
+        logp, ent, mask = _forward(model, chunk, pad_token_id, with_entropy=with_entropy)
         for row, s in enumerate(chunk):
             setattr(s, attr, logp[row, : s.num_tokens].detach().float().cpu())
             if ent is not None:
@@ -76,25 +75,17 @@ def group_major(samples: list[Sample]) -> list[Sample]:
     return sorted(samples, key=lambda s: (-longest[id(s.prompt)], first[id(s.prompt)], -s.num_tokens))
 
 
-def _forward(model, chunk: list[Sample], pad_token_id: int, device, *, with_entropy: bool,
-             entropy_grad: bool = True):
-    """Log-probs of a micro-batch. When rows share prompts (a group's n samples), each distinct prompt is
-    prefilled once, images included, and its rows attend to that cache (`forward_prefix_shared`). Under
-    DDP/FSDP2 (the wrappers synchronise gradients per forward call) and with activation checkpointing (no
-    KV cache in training) the plain one-forward path is kept.
-    """
+def _forward(model, chunk: list[Sample], pad_token_id: int, *, with_entropy: bool, entropy_grad: bool = True):
+    """Log-probs of a micro-batch through ONE call of the training forward module (`TrainingForward`: each
+    distinct prompt prefilled once when rows share prompts), with or without activation checkpointing and
+    under DDP/FSDP2 alike (DDP wraps that module, so its hooks fire once per micro-batch)."""
     distinct: dict[int, int] = {}
     for s in chunk:
         distinct.setdefault(id(s.prompt), len(distinct))
-    # Activation checkpointing makes transformers drop the KV cache in training, which the prefix path needs.
-    checkpointing = model.training and any(getattr(m, "gradient_checkpointing", False) is True for m in model.modules())
-    if len(distinct) < len(chunk) and not dist_utils.is_distributed() and not checkpointing:
-        prompts = list({id(s.prompt): s.prompt for s in chunk}.values())
-        return forward_prefix_shared(model, prompts, [distinct[id(s.prompt)] for s in chunk],
-                                     [s.completion_ids for s in chunk], pad_token_id, with_entropy=with_entropy,
-                                     entropy_grad=entropy_grad)
-    batch = collate([s.prompt for s in chunk], [s.completion_ids for s in chunk], pad_token_id).to(device)
-    return forward_logprobs(model, batch, with_entropy=with_entropy, entropy_grad=entropy_grad)
+    prompts = list({id(s.prompt): s.prompt for s in chunk}.values())
+    return training_forward(model)(prompts, [distinct[id(s.prompt)] for s in chunk],
+                                   [s.completion_ids for s in chunk], pad_token_id, with_entropy=with_entropy,
+                                   entropy_grad=entropy_grad)
 
 
 def _token_weights(chunk: list[Sample], width: int, enabled: bool) -> torch.Tensor | None:
@@ -143,7 +134,7 @@ def policy_update(model, optimizer, scheduler, samples: list[Sample], *, setting
             finite = True
             for i in range(0, len(mb), settings.micro_batch_size):
                 micro = mb[i:i + settings.micro_batch_size]
-                logp, entropy, mask = _forward(model, micro, pad_token_id, device, with_entropy=True,
+                logp, entropy, mask = _forward(model, micro, pad_token_id, with_entropy=True,
                                                entropy_grad=entropy_grad)
                 width = mask.shape[1]
                 if any(s.old_logp is None for s in micro):
