@@ -11,13 +11,15 @@ import os
 import subprocess
 import sys
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "runs" / "bench"
-# The tiny Qwen2.5-VL at three sizes (text hidden, layers, heads); parameter counts are measured and printed.
-SIZES: dict[str, tuple[int, int, int]] = {"0.2M": (64, 2, 4), "3M": (256, 4, 4), "20M": (512, 8, 8)}
+# The tiny Qwen2.5-VL at four sizes (text hidden, layers, heads); parameter counts are measured and printed.
+SIZES: dict[str, tuple[int, int, int]] = {"0.2M": (64, 2, 4), "3M": (256, 4, 4), "20M": (512, 8, 8),
+                                          "100M": (1024, 10, 16)}
 THREADS = "2"
 
 
@@ -79,6 +81,39 @@ def bench_reward_values(texts: list[str]) -> list[float]:
 def bench_reward(completions, examples, *, truncated=None):
     """uec-vlm reward signature (`reward.name = bench.common:bench_reward`)."""
     return [{"overall": v, "accuracy": v, "format": 0.0} for v in bench_reward_values(completions)]
+
+
+def mixed_pass_rate(example_id: str) -> float:
+    """The pass rate a warm-started policy has on prompt `example_id`: spread evenly over 0, 1/8, ..., 1 by a
+    hash of the id, so about 1 prompt in 9 is never solved (hard), 1 in 9 always (solved), and the mean is 0.5
+    (the demo's SFT warm start sits around 50 %)."""
+    return (zlib.crc32(example_id.encode()) % 9) / 8.0
+
+
+def mixed_reward(completions, examples, *, truncated=None):
+    """uec-vlm reward signature: sample i of a prompt with pass rate p is correct with probability p, decided by
+    a hash of (prompt id, completion text): deterministic, independent of which framework or preset runs it."""
+    out = []
+    for text, ex in zip(completions, examples):
+        p = mixed_pass_rate(str(ex.id))
+        v = 1.0 if (zlib.crc32(f"{ex.id}|{text}".encode()) % 1000) < 1000 * p else 0.0
+        out.append({"overall": v, "accuracy": v, "format": 0.0})
+    return out
+
+
+def matmul_peak_gflops(size: int = 1024, reps: int = 5) -> float:
+    """The best GFLOP/s of a plain float32 `torch.mm` of [4 size, size] x [size, size] at this process's
+    thread count: the reference that achieved model FLOP/s is divided by."""
+    import torch
+
+    a, b = torch.randn(4 * size, size), torch.randn(size, size)
+    torch.mm(a, b)
+    best = float("inf")
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        torch.mm(a, b)
+        best = min(best, time.perf_counter() - t0)
+    return 2 * 4 * size ** 3 / best / 1e9
 
 
 def peak_rss_mb() -> float:

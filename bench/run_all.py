@@ -1,28 +1,47 @@
-"""Run every benchmark and write docs/benchmarks.md (and docs/bench_scaling.png) from the results.
+"""Run every benchmark and write docs/benchmarks.md (and the scaling plots) from the results.
 
-    python bench/run_all.py            # everything, about 15 minutes on a quiet 2-core machine
-    python bench/run_all.py --quick    # vs-TRL at the middle size only, fewer cells (a smoke run)
+    python bench/run_all.py                      # everything (about an hour on a quiet 2-core machine)
+    python bench/run_all.py --quick              # vs-TRL at 3M only, one pair each way, fewer cells
+    python bench/run_all.py --only vs_trl,uec    # re-measure these parts; the rest comes from runs/bench/results
+
+Every part's result is kept in runs/bench/results/<part>.json, so a long run can be done part by part (each
+part's own start time and load average are recorded with it) and the document rewritten from what is there.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import json
+import os
 import platform
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import flops  # noqa: E402
 import generation  # noqa: E402
 import scaling  # noqa: E402
 import step_profile  # noqa: E402
 import uec_vs_grpo  # noqa: E402
 import vs_trl  # noqa: E402
-from common import CACHE, ROOT, SIZES, Workload, run_child  # noqa: E402
+from common import CACHE, ROOT, Workload, run_child  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks.md"
-PNG = ROOT / "docs" / "bench_scaling.png"
+RESULTS = CACHE / "results"
+PROFILE = CACHE / "step.prof"
+PARTS = ("vs_trl", "long", "procs", "procs100", "uec", "scaling", "scaling100", "generation")
+# (size, A/B pairs, checkpointing, workload), most important first: the goals are set with checkpointing on.
+VS_TRL = [("3M", 2, True, Workload()), ("20M", 1, True, Workload()),
+          ("100M", 1, True, Workload(prompts=2, new_tokens=32)),
+          ("3M", 1, False, Workload()), ("0.2M", 1, False, Workload()), ("20M", 1, False, Workload())]
+# Long multimodal prompts: 4 images x 256 tokens, 512 new tokens (one prompt's group per step).
+LONG = [("20M", 1, True, Workload(prompts=1, new_tokens=512, image_tokens=256, images=4))]
+
+
+def load_avg() -> str:
+    return "load average {:.1f} / {:.1f} / {:.1f}".format(*os.getloadavg())
 
 
 def machine() -> str:
@@ -30,108 +49,157 @@ def machine() -> str:
     import transformers
     import trl
 
-    try:
-        import os
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python "
+            f"{platform.python_version()}, torch {torch.__version__}, transformers {transformers.__version__}, "
+            f"trl {trl.__version__}, 2 threads per process unless a table says otherwise")
 
-        load = "load average {:.1f} / {:.1f} / {:.1f}".format(*os.getloadavg())
-    except OSError:
-        load = "load average unknown"
-    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs ({load} at the start), "
-            f"Python {platform.python_version()}, torch {torch.__version__}, transformers "
-            f"{transformers.__version__}, trl {trl.__version__}, 2 threads per process")
+
+def measure(part: str, quick: bool, save) -> dict:
+    """One part's results; `save(partial)` is called after each vs-TRL row so a stopped run keeps its rows."""
+    if part in ("vs_trl", "long"):
+        plan = (VS_TRL[:1] if quick else VS_TRL) if part == "vs_trl" else LONG
+        rows = []
+        for size, pairs, ckpt, w in plan:
+            rows.append(vs_trl.compare(size, 1 if quick else pairs, w, checkpointing=ckpt,
+                                       profile=str(PROFILE) if (part, size, ckpt) == ("vs_trl", "3M", True) else "",
+                                       flops=size == "100M"))
+            save({"rows": rows})
+        return {"rows": rows}
+    if part == "generation":
+        args = {"size": "3M", "prompts": 4, "new_tokens": 16}
+        return {"args": args, "result": run_child("generation.py", args)}
+    if part in ("scaling", "scaling100"):
+        return {"size": "0.2M" if part == "scaling" else "100M",
+                "cells": run_child("scaling.py", {"size": "0.2M" if part == "scaling" else "100M"}, timeout=3600)}
+    if part in ("procs", "procs100"):
+        return {"rows": scaling.processes("0.2M" if part == "procs" else "100M")}
+    if part == "uec":
+        steps = 2 if quick else 3
+        return {"rows": [uec_vs_grpo.compare("0.2M", steps=steps, reward=r) for r in uec_vs_grpo.REWARDS]}
+    raise ValueError(f"unknown part {part!r}; choose from {', '.join(PARTS)}")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="middle size only, one A/B pair, fewer cells")
+    ap.add_argument("--quick", action="store_true", help="3M vs TRL only, one pair each way, fewer cells")
+    ap.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts to measure ({', '.join(PARTS)})")
     args = ap.parse_args()
-    t0 = time.perf_counter()
-    CACHE.mkdir(parents=True, exist_ok=True)
-    header = machine()
-    w = Workload()
-    prof = CACHE / "step.prof"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for part in [p for p in args.only.split(",") if p]:
+        print(f"measuring {part}", flush=True)
+        start = {"started": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                 "load": load_avg(), "quick": args.quick}
+        t0 = time.perf_counter()
 
-    print("1/4 uec-vlm vs TRL", flush=True)
-    sizes = ["3M"] if args.quick else list(SIZES)
-    results = [vs_trl.compare(s, 1 if args.quick else vs_trl.REPEATS[s], w, profile=str(prof) if s == "3M" else "")
-               for s in sizes]
-    # The same middle-size work with activation checkpointing on both sides (TRL's default setting).
-    results.append(vs_trl.compare("3M", 1, w, checkpointing=True))
-    print("2/4 generation", flush=True)
-    gen_args = {"size": "3M", "prompts": 4, "new_tokens": 16}
-    gen = run_child("generation.py", gen_args)
-    print("3/4 scaling", flush=True)
-    scale = run_child("scaling.py", {"size": "0.2M"})
-    procs = scaling.processes("0.2M")
-    scaling.plot(scale["rows"], PNG)
-    print("4/4 UEC vs GRPO", flush=True)
-    uec = uec_vs_grpo.compare("0.2M", steps=2 if args.quick else 3)
-    mid = next(r for r in results if r["size"] == "3M" and not r["checkpointing"])
+        def save(out, part=part, start=start, t0=t0):
+            out["meta"] = dict(start, minutes=(time.perf_counter() - t0) / 60)
+            (RESULTS / f"{part}.json").write_text(json.dumps(out, indent=1))
 
-    elapsed = time.perf_counter() - t0
-    doc = f"""# Benchmarks
+        save(measure(part, args.quick, save))
+    res = {p: json.loads((RESULTS / f"{p}.json").read_text()) for p in PARTS if (RESULTS / f"{p}.json").is_file()}
+    DOC.write_text(render(res))
+    print(f"wrote {DOC}")
+    return 0
 
-Written by `python bench/run_all.py` ({'--quick, ' if args.quick else ''}{elapsed / 60:.1f} min, \
-{datetime.date.today().isoformat()}); do not edit by hand. Machine: {header}.
 
-**Read these numbers as CPU, tiny-model numbers.** On a 2-core machine absolute seconds move by up to 2x
-between runs when anything else runs (the load average at the start is in the header); ratios move much
-less (both sides of a ratio are alternated process by process). Repeats are small to keep the whole run a
-few minutes long: 3 alternated ours/TRL pairs at the middle size, 1 at the others, one timed step per
-process (each framework's first step, warm-up included). **No GPU figures are measured yet** (throughput, MFU, tokens/s and peak GPU
-memory of a Qwen2.5-VL-3B-sized model need the GPU run of these scripts).
+def render(res: dict) -> str:
+    from common import table
+
+    missing = "not measured in this run (see the part list above)"
+    rows = res.get("vs_trl", {}).get("rows", [])
+    long_rows = res.get("long", {}).get("rows", [])
+    procs = res.get("procs", {}).get("rows", []) + res.get("procs100", {}).get("rows", [])
+    meta = "\n".join(f"- `{p}`: started {res[p]['meta']['started']}, {res[p]['meta']['load']} at its start, "
+                     f"{res[p]['meta']['minutes']:.1f} min{' (--quick)' if res[p]['meta']['quick'] else ''}"
+                     if p in res else f"- `{p}`: {missing}" for p in PARTS)
+    big = next((r for r in rows if r["size"] == "100M"), None)
+    ckpt = [r for r in rows if r["checkpointing"]]
+    off = [r for r in rows if not r["checkpointing"]]
+
+    def ratio_list(rs, key="ratio"):
+        return ", ".join(f"{r['size']}: {r[key]:.2f}" for r in rs) or missing
+
+    def speedup(size):
+        ps = {p["world"]: p for p in procs if p["size"] == size}
+        return f"{ps[2]['samples_per_s'] / ps[1]['samples_per_s']:.2f}x at {size}" if 1 in ps and 2 in ps else ""
+
+    summary = [
+        ["1. activation checkpointing on both sides: ours / TRL <= 0.5 at 3M, 20M, 100M; RSS <= TRL's",
+         f"step {ratio_list(ckpt)}; RSS ours / TRL {ratio_list(ckpt, 'rss_ratio')}"],
+        ["(checkpointing off on both, for reference)",
+         f"step {ratio_list(off)}; RSS ours / TRL {ratio_list(off, 'rss_ratio')}"],
+        ["2. 2 processes >= 1.8x the samples/s of one (1 thread each)",
+         "; ".join(x for x in (speedup(s) for s in ("0.2M", "100M")) if x) or missing],
+        ["3. long prompts (4 x 256 image tokens, 512 new) at 20M: ours / TRL <= 0.5, RSS <= TRL's",
+         ratio_list(long_rows) + (f"; RSS {ratio_list(long_rows, 'rss_ratio')}" if long_rows else "")],
+        ["4. UEC / GRPO per step <= 1.0 on a warm-start pass-rate mix", "section 4" if "uec" in res else missing],
+        ["5. achieved FLOP/s against a plain torch.mm (100M update, prefill)", "section 5" if big else missing],
+        ["6. scaling rows at 100M", "section 3" if "scaling100" in res else missing],
+    ]
+    scale_text = []
+    for part in ("scaling", "scaling100"):
+        if part in res:
+            size = res[part]["size"]
+            png = ROOT / "docs" / f"bench_scaling{'' if size == '0.2M' else '_' + size}.png"
+            scaling.plot(res[part]["cells"]["rows"], png)
+            scale_text.append(f"### {size}\n\n" + scaling.section(res[part]["cells"], size, png))
+    proc_text = scaling.procs_section(procs) if procs else missing
+    prof_row = next((r for r in rows if r["size"] == "3M" and r["checkpointing"] and "profiled_phases" in r), None)
+    gen = res.get("generation")
+    return f"""# Benchmarks
+
+Written by `python bench/run_all.py` ({datetime.date.today().isoformat()}); do not edit by hand. Machine: \
+{machine()}. Parts (each measured in its own run; the load average is the machine's at that part's start):
+
+{meta}
+
+**Read these numbers as CPU, tiny-model numbers measured on a shared, loaded machine.** The 2 cores were
+shared with other jobs while these ran (a load average above 2 means more runnable work than cores; it was
+5-9 during this run), so absolute seconds are several times slower than on a quiet machine and move by 2x
+or more between runs; ratios move much less (ours and TRL alternate process by process, back to back, and
+ratios are medians over pairs of the pair's ratio), but with 1-2 pairs a row they carry roughly +-0.1 of
+noise. **No GPU figures are measured yet** (throughput, MFU, tokens/s and peak GPU memory of a
+Qwen2.5-VL-3B-sized model need the GPU run of these scripts; no GPU was lent to this work).
 
 ## Summary
 
-| goal | result |
-|---|---|
-| step time ours / TRL <= 0.5 at the middle size ({mid['params'] / 1e6:.1f}M params) | **{mid['ratio']:.2f}** \
-({mid['ours_step_s']:.1f} s vs {mid['trl_step_s']:.1f} s, median of {mid['repeats']}) |
-| peak RSS no higher than TRL's | ours / TRL = {', '.join(f"{r['size']}: {r['ours_rss_mb'] / r['trl_rss_mb']:.2f}" for r in results if not r['checkpointing']) + ' (checkpointing off on both); 3M with it on: ' + ', '.join(f"{r['ours_rss_mb'] / r['trl_rss_mb']:.2f}" for r in results if r['checkpointing'])} |
-| cost no faster than linear in n and response length | see the `growth / linear` column below |
-| no redundant passes | `tests/bench/test_no_redundant_passes.py` counts forwards and encoded images |
+{table(["goal", "result"], summary)}
 
 ## 1. Step time and memory against TRL GRPOTrainer
 
-{vs_trl.section(results, w)}
+{vs_trl.section(rows + long_rows) if rows or long_rows else missing}
+
+The long-prompt row (4 images of 256 tokens, 512 new tokens) is the issue's goal 3; the 100M row uses a
+smaller batch (2 prompts x 8 samples x 32 tokens) to keep one TRL step within minutes on this machine.
 
 ## 2. Generation: shared prefill against naive expansion
 
-{generation.section(gen, gen_args)}
+{generation.section(gen['result'], gen['args']) if gen else missing}
 
 ## 3. Scaling of our step time
 
-{scaling.section(scale, procs, "0.2M", PNG)}
+{chr(10).join(scale_text) or missing}
+
+### Processes
+
+{proc_text}
 
 ## 4. UEC against GRPO
 
-{uec_vs_grpo.section(uec, "0.2M")}
+{uec_vs_grpo.section(res['uec']['rows'], "0.2M") if "uec" in res else missing}
 
-## 5. Where the time goes: profile of one step (ours, {mid['size']} model, vs-TRL workload)
+## 5. How close to the machine ({big['size'] if big else '100M'})
 
-{step_profile.section(prof, mid['ours_phases'])}
+{flops.section(big) if big and 'flops' in big else missing}
 
-## No redundant passes (what the test pins)
+## 6. Where the time goes: profile of one step (ours, 3M model, activation checkpointing on, vs-TRL workload)
 
-One GRPO step of 2 prompts x 4 samples (`tests/bench/test_no_redundant_passes.py`, exact counts):
-the rollout runs one prefill of 2 rows whose vision call encodes 2 images (not 8); the update's training
-forward runs one prompt pass over the 2 distinct prompts (2 images encoded, not 8; prompt tokens run once per
-prompt, not once per sample) and one completion pass over the 8 samples attending to that cache
-(`uec_vlm.logprobs.forward_prefix_shared`, equal to the per-row forward: log-probs exactly, gradients to
-1e-4, `tests/models/test_prefix_shared.py`); no old-log-prob forward when the update is on-policy (one
-epoch, one mini-batch). With 2 PPO epochs the old-log-prob pass appears, which the test also pins.
+{step_profile.section(PROFILE, prof_row['profiled_phases']) if prof_row and PROFILE.is_file() else missing}
 
-What was removed to get here (each measured with this script): the decode loop's DynamicCache, whose
-per-token `torch.cat` was 23 % of a step (now a preallocated `StaticCache`: ours / TRL 0.85 -> 0.62 at 3M);
-every sample re-running its prompt and images in the training forward (now one prompt pass per group:
-0.70 -> 0.46 at 3M, 0.86 -> 0.43 at 20M, and peak RSS 1.20 -> 0.62 of TRL's at 20M); the entropy's
-[b, T, V] softmax kept for a backward nobody takes (now measured without autograd unless an entropy
-control puts it in the loss). With activation checkpointing the KV cache is unavailable in training, so
-that row keeps the per-sample forward (0.73).
-"""
-    DOC.write_text(doc)
-    print(f"wrote {DOC} in {elapsed / 60:.1f} min")
-    return 0
+{HISTORY}"""
+
+
+HISTORY = (ROOT / "bench" / "history.md").read_text() if (ROOT / "bench" / "history.md").is_file() else ""
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""UEC against GRPO at equal prompt batch on synthgeo: seconds per step and per retained sample."""
+"""UEC against GRPO at equal prompt batch on synthgeo: seconds per step, per retained sample, and by phase."""
 
 from __future__ import annotations
 
@@ -9,33 +9,52 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import median, run_child, table  # noqa: E402
 
 DATA = "synthgeo:train?n=256&seed=0&size=224"
+# reward name -> what it stands for. The length-based one is the random model's row (nothing is ever right);
+# the mixed one gives every prompt a pass rate spread over 0..1 (mean 0.5), as a warm-started policy has.
+REWARDS = {"bench.common:bench_reward": "random model, length-based reward (about 1 in 7 samples correct)",
+           "bench.common:mixed_reward": "warm-start pass-rate mix (per-prompt pass rate 0, 1/8, ..., 1; mean 0.5)"}
 
 
-def compare(size: str, steps: int = 3) -> dict:
+def compare(size: str, steps: int = 3, reward: str = "bench.common:bench_reward") -> dict:
     out = {}
     for preset in ("grpo", "uec"):
         args = {"size": size, "preset": preset, "data": DATA, "prompts": 8, "n": 8, "new_tokens": 64,
-                "warmup": 1, "steps": steps, "micro_batch_size": 16}
+                "warmup": 1, "steps": steps, "micro_batch_size": 16, "reward": reward}
         out[preset] = run_child("worker_ours.py", args)
-        print(f"  {preset}: {out[preset]['step_s']}", flush=True)
-    return out
+        print(f"  {preset} ({reward}): {out[preset]['step_s']}", flush=True)
+    return {"reward": reward, "runs": out}
 
 
-def section(out: dict, size: str) -> str:
-    rows = []
-    for preset, r in out.items():
-        step = median(r["step_s"])
-        per_sample = sum(r["step_s"]) / max(sum(r["retained"]), 1.0)
-        rows.append([preset, step, sum(r["samples"]) / len(r["samples"]), sum(r["retained"]) / len(r["retained"]),
-                     per_sample, r["peak_rss_mb"]])
-    ratio = rows[1][1] / rows[0][1]
+def section(results: list[dict], size: str) -> str:
+    rows, phase_rows, ratios = [], [], []
+    for res in results:
+        label = REWARDS[res["reward"]]
+        steps = {}
+        for preset, r in res["runs"].items():
+            steps[preset] = median(r["step_s"])
+            per_sample = sum(r["step_s"]) / max(sum(r["retained"]), 1.0)
+            rows.append([label, preset, steps[preset], sum(r["samples"]) / len(r["samples"]),
+                         sum(r["retained"]) / len(r["retained"]), per_sample, r["peak_rss_mb"]])
+            phases = {k: sum(v) / len(v) for k, v in r["phases"].items() if k != "step"}
+            phase_rows.append([label, preset] + [phases.get(k, 0.0) for k in PHASES])
+        ratios.append(f"{label}: **{steps['uec'] / steps['grpo']:.2f}**")
+    n_steps = len(results[0]["runs"]["grpo"]["step_s"])
     return (f"The {size} model on `{DATA}` (one 224 px image = 64 image tokens per prompt), 8 prompts x 8 "
             f"samples x 64 tokens per step for both (equal prompt batch), the presets `grpo` and `uec` with "
-            f"kl_coef 0; one warm-up step, then {len(out['grpo']['step_s'])} timed steps. The reward is the "
-            "benchmark's length-based one (correct = reward 1, about 1 in 7 samples): a random-initialised "
-            "model answers nothing right, and with the accuracy reward every prompt is hard, every advantage "
-            "0 and UEC retains nothing. UEC's batch buffer makes some steps update-free, so its per-step "
-            "time is a median over steps that do and do not update.\n\n"
-            + table(["preset", "median s/step", "samples generated / step", "samples retained / step",
+            f"kl_coef 0; one warm-up step, then {n_steps} timed steps. Two rewards: the benchmark's "
+            "length-based one (a random-initialised model answers nothing right, and with the accuracy reward "
+            "every prompt is hard, every advantage 0 and UEC retains nothing), and a pass-rate mix standing in "
+            "for a warm-started model (`bench.common.mixed_reward`: each prompt gets a pass rate 0, 1/8, ..., 1 "
+            "from a hash of its id and each sample is correct with that probability, decided by a hash of the "
+            "text; the model itself stays random, so generation lengths are a random model's). UEC's batch "
+            "buffer makes some steps update-free, so its per-step time is a median over steps that do and do "
+            "not update.\n\n"
+            + table(["reward", "preset", "median s/step", "samples generated / step", "samples retained / step",
                      "s per retained sample", "peak RSS MB"], rows)
-            + f"\n\nUEC / GRPO per step: **{ratio:.2f}** (the UEC-RL paper reports 0.79 on its GPU setup).")
+            + "\n\nMean seconds per step by phase (the trainer's `time/*` metrics):\n\n"
+            + table(["reward", "preset"] + list(PHASES), phase_rows)
+            + "\n\nUEC / GRPO per step: " + "; ".join(ratios) + " (the UEC-RL paper reports 0.79 on its GPU setup).")
+
+
+# The trainer's phases (`reward` runs inside `rollout` and `explore` and is not added to the step).
+PHASES = ("sample", "rollout", "reward", "explore", "difficulty", "retention", "update", "replay")

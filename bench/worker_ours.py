@@ -2,7 +2,9 @@
 
 argv[1] is a JSON object: size, prompts, n, new_tokens, image_tokens, images, steps, warmup, preset
 ("grpo" or "uec"), data ("" = the synthetic workload, else a dataset spec such as synthgeo:train?n=64),
-reward, lr, micro_batch_size, profile (write a cProfile summary of one step to this path, or "").
+reward, lr, micro_batch_size, profile (write a cProfile summary of one step to this path, or ""), flops (count
+the language model's token positions in the training forward and the prefill, time the prefill, and measure a
+plain torch.mm peak in the same process afterwards).
 Under torchrun every rank runs it; rank 0 prints.
 """
 
@@ -16,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import Workload, emit, model_dir  # noqa: E402
+from common import Workload, emit, matmul_peak_gflops, model_dir  # noqa: E402
 from workload import workload_parquet  # noqa: E402
 
 
@@ -54,9 +56,12 @@ def measure(a: dict) -> dict:
                  a.get("images", 1))
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Trainer(build_config(a, w, tmp))
+        counter = LMCounter(trainer.s.model) if a.get("flops") else None
         for step in range(1, a.get("warmup", 1) + 1):
             trainer.train_step(step)
         times, phases, samples, tokens, retained = [], {}, [], [], []
+        if counter is not None:
+            counter.reset()
         for step in range(a.get("warmup", 1) + 1, a.get("warmup", 1) + a.get("steps", 2) + 1):
             dist_utils.barrier()
             t0 = time.perf_counter()
@@ -78,9 +83,51 @@ def measure(a: dict) -> dict:
             samples.append(m.get("uec/explore_samples", 0.0) + w.prompts * w.n)
         params = sum(p.numel() for p in trainer.s.model.parameters())
         trainer.s.logger.close()
-    return {"framework": "uec-vlm", "step_s": times, "phases": phases, "params": params,
-            "mean_completion_tokens": tokens, "retained": retained, "samples": samples,
-            "world": dist_utils.world_size()}
+    out = {"framework": "uec-vlm", "step_s": times, "phases": phases, "params": params,
+           "mean_completion_tokens": tokens, "retained": retained, "samples": samples,
+           "world": dist_utils.world_size()}
+    if counter is not None:
+        out["flops"] = dict(counter.totals(), mm_peak_gflops=matmul_peak_gflops())
+    return out
+
+
+class LMCounter:
+    """Hooks on the language model: token positions it runs with gradient (the training forward; checkpoint
+    replays re-run layers, not this module, so they are not counted) and without (prefill calls of more than
+    one position, timed; decode steps excluded), and its matmul parameter count (decoder layers + LM head)."""
+
+    def __init__(self, policy):
+        import torch
+
+        lm = policy.model.language_model
+        self.matmul_params = sum(p.numel() for p in lm.layers.parameters() if p.dim() == 2)
+        self.matmul_params += policy.lm_head.weight.numel()
+        self._grad = torch.is_grad_enabled
+        lm.register_forward_pre_hook(self._pre, with_kwargs=True)
+        lm.register_forward_hook(self._post, with_kwargs=True)
+        self.reset()
+
+    def reset(self):
+        self.train_tokens = self.prefill_tokens = 0
+        self.prefill_s, self._t0 = 0.0, None
+
+    def _pre(self, module, args, kwargs):
+        x = kwargs.get("inputs_embeds")
+        positions = int(x.shape[0] * x.shape[1]) if x is not None else 0
+        if self._grad():
+            self.train_tokens += positions
+        elif x is not None and x.shape[1] > 1:
+            self.prefill_tokens += positions
+            self._t0 = time.perf_counter()
+
+    def _post(self, module, args, kwargs, output):
+        if self._t0 is not None:
+            self.prefill_s += time.perf_counter() - self._t0
+            self._t0 = None
+
+    def totals(self) -> dict:
+        return {"matmul_params": self.matmul_params, "train_tokens": self.train_tokens,
+                "prefill_tokens": self.prefill_tokens, "prefill_s": self.prefill_s}
 
 
 if __name__ == "__main__":
