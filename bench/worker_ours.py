@@ -59,12 +59,12 @@ def measure(a: dict) -> dict:
         counter = LMCounter(trainer.s.model) if a.get("flops") else None
         for step in range(1, a.get("warmup", 1) + 1):
             trainer.train_step(step)
-        times, phases, samples, tokens, retained = [], {}, [], [], []
+        times, cpu, phases, samples, tokens, retained = [], [], {}, [], [], []
         if counter is not None:
             counter.reset()
         for step in range(a.get("warmup", 1) + 1, a.get("warmup", 1) + a.get("steps", 2) + 1):
             dist_utils.barrier()
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             if a.get("profile") and step == a.get("warmup", 1) + 1:
                 import cProfile
 
@@ -73,6 +73,7 @@ def measure(a: dict) -> dict:
                 prof.dump_stats(a["profile"])
             else:
                 m = trainer.train_step(step)
+            cpu.append(time.process_time() - c0)
             dist_utils.barrier()
             times.append(time.perf_counter() - t0)
             for k, v in m.items():
@@ -83,7 +84,7 @@ def measure(a: dict) -> dict:
             samples.append(m.get("uec/explore_samples", 0.0) + w.prompts * w.n)
         params = sum(p.numel() for p in trainer.s.model.parameters())
         trainer.s.logger.close()
-    out = {"framework": "uec-vlm", "step_s": times, "phases": phases, "params": params,
+    out = {"framework": "uec-vlm", "step_s": times, "cpu_s": cpu, "phases": phases, "params": params,
            "mean_completion_tokens": tokens, "retained": retained, "samples": samples,
            "world": dist_utils.world_size()}
     if counter is not None:

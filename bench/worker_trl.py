@@ -59,10 +59,10 @@ def main(a: dict) -> None:
 
     class Clock(TrainerCallback):
         def on_train_begin(self, args, state, control, **kw):
-            marks.append(time.perf_counter())
+            marks.append((time.perf_counter(), time.process_time()))
 
         def on_step_end(self, args, state, control, **kw):
-            marks.append(time.perf_counter())
+            marks.append((time.perf_counter(), time.process_time()))
 
     with tempfile.TemporaryDirectory() as tmp:
         cfg = GRPOConfig(
@@ -78,9 +78,10 @@ def main(a: dict) -> None:
         trainer = GRPOTrainer(model=model, reward_funcs=reward, args=cfg, train_dataset=trl_dataset(w),
                               processing_class=processor, callbacks=[Clock()])
         trainer.train()
-    step_s = [b - a_ for a_, b in zip(marks[:-1], marks[1:])][a.get("warmup", 1):]
+    step_s = [b[0] - a_[0] for a_, b in zip(marks[:-1], marks[1:])][a.get("warmup", 1):]
+    cpu_s = [b[1] - a_[1] for a_, b in zip(marks[:-1], marks[1:])][a.get("warmup", 1):]
     lengths = [h["completions/mean_length"] for h in trainer.state.log_history if "completions/mean_length" in h]
-    emit({"framework": "trl", "step_s": step_s, "params": sum(p.numel() for p in model.parameters()),
+    emit({"framework": "trl", "step_s": step_s, "cpu_s": cpu_s, "params": sum(p.numel() for p in model.parameters()),
           "mean_completion_tokens": lengths[a.get("warmup", 1):]})
 
 
