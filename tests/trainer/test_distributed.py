@@ -34,7 +34,7 @@ def _run(nproc: int, model_dir, out: Path, strategy: str, checkpointing: bool) -
     return torch.load(out, weights_only=False)
 
 
-@pytest.mark.parametrize("strategy,checkpointing", [("ddp", False), ("fsdp2", False), ("ddp", True)])
+@pytest.mark.parametrize("strategy,checkpointing", [("ddp", False), ("fsdp2", False), ("ddp", True), ("fsdp2", True)])
 def test_two_process_update_equals_one_process(tiny_qwen2_5_vl_dir, tmp_path, strategy, checkpointing):
     single = _run(1, tiny_qwen2_5_vl_dir, tmp_path / "one.pt", strategy, checkpointing)
     double = _run(2, tiny_qwen2_5_vl_dir, tmp_path / "two.pt", strategy, checkpointing)
