@@ -63,6 +63,7 @@ def processes(size: str) -> list[dict]:
         r = run_child("worker_ours.py", args, launcher=launcher, threads="1", timeout=1800)
         step = median(r["step_s"])
         out.append({"size": size, "world": world, "step_s": step, "rss_mb": r["peak_rss_mb"],
+                    "cpu_s": median(r["cpu_s"]),
                     "samples_per_s": world * b["prompts"] * b["n"] / step})
     return out
 
@@ -97,17 +98,21 @@ def procs_section(procs: list[dict]) -> str:
     for p in procs:
         one = next(q for q in procs if q["size"] == p["size"] and q["world"] == 1)
         rows.append([p["size"], p["world"], p["step_s"], p["samples_per_s"],
-                     f"{p['samples_per_s'] / one['samples_per_s']:.2f}", p["rss_mb"]])
+                     f"{p['samples_per_s'] / one['samples_per_s']:.2f}", p["cpu_s"],
+                     f"**{one['cpu_s'] / p['cpu_s']:.2f}**", p["rss_mb"]])
     sizes = {p["size"]: base(p["size"]) for p in procs}
     shapes = "; ".join(f"{s}: {b['prompts']} prompts x {b['n']} samples x {b['new_tokens']} tokens"
                        for s, b in sizes.items())
     return ("torchrun, gloo, DDP (which wraps the training forward module, so the prefix-shared forward is "
             "on), 1 thread per process; every process runs the base workload on its own prompts, so 2 "
             f"processes do twice the work per step ({shapes}); one warm-up and the median of 2 timed steps. "
-            "On a machine whose 2 cores are also busy with other jobs, the 2-process figure measures how much "
-            "CPU the machine gave, as much as our scaling.\n\n"
-            + table(["model", "processes", "s/step", "samples/s", "samples/s vs 1 process", "rank-0 peak RSS MB"],
-                    rows))
+            "On a machine whose 2 cores are also busy with other jobs, the wall-clock samples/s measure how much "
+            "CPU the machine gave as much as our scaling; the CPU columns do not: `CPU efficiency` = CPU "
+            "seconds of one process's step / CPU seconds of rank 0's step with 2 processes (each rank does the "
+            "1-process work, so 1.00 = no CPU spent on distribution; with 2 free cores, samples/s vs 1 process "
+            "would be 2 x this, less the time ranks wait for each other).\n\n"
+            + table(["model", "processes", "wall s/step", "samples/s", "samples/s vs 1 process",
+                     "rank-0 CPU s/step", "CPU efficiency", "rank-0 peak RSS MB"], rows))
 
 
 def section(result: dict, size: str, png: Path) -> str:
