@@ -60,8 +60,8 @@ def register_adapter(name: str, *, splits: Sequence[str] = (), default_split: st
 def _import(module: str, what: str) -> None:
     try:
         importlib.import_module(module)
-    except ImportError as e:
-        raise DataError(f"cannot import {what} {module!r}: {e}") from e
+    except Exception as e:  # a user module may fail in any way while importing; name it
+        raise DataError(f"cannot import {what} {module!r}: {type(e).__name__}: {e}") from e
 
 
 def _discover() -> None:
@@ -163,6 +163,12 @@ def _resolve(spec: Spec, table: dict[str, Adapter]) -> tuple[Adapter, str, str |
     return table["generic"], spec.options.get("split", "train"), spec.root, spec.options
 
 
+def resolve_spec(spec: str, adapter_modules: Iterable[str] = ()) -> tuple[Adapter, str, str | None, dict]:
+    """(adapter, split, root, options) for `spec` without reading a record: a bad name fails here, cheaply."""
+    table = adapters(adapter_modules)
+    return _resolve(parse_spec(spec, frozenset(table)), table)
+
+
 def load_dataset(spec: str, *, on_error: str = "fail", adapter_modules: Iterable[str] = (),
                  check_images: bool = False, require_image_files: bool = True) -> Dataset:
     """Load the dataset named by `spec` as canonical Examples.
@@ -174,9 +180,7 @@ def load_dataset(spec: str, *, on_error: str = "fail", adapter_modules: Iterable
     """
     if on_error not in ("fail", "skip"):
         raise DataError(f"on_error must be 'fail' or 'skip', got {on_error!r}")
-    table = adapters(adapter_modules)
-    parsed = parse_spec(spec, frozenset(table))
-    adapter, split, root, options = _resolve(parsed, table)
+    adapter, split, root, options = resolve_spec(spec, adapter_modules)
     examples: list[Example] = []
     skipped: list[tuple[str, str]] = []
     seen: set[str] = set()

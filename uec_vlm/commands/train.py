@@ -19,7 +19,8 @@ def build_validation(cfg, processor):
     from data_zoo.registry import load_dataset
     from evals.harness import make_validation_fn
 
-    val = load_dataset(cfg.data.val, on_error=cfg.data.on_error, adapter_modules=cfg.data.adapter_modules)
+    val = load_dataset(cfg.data.val, on_error=cfg.data.on_error, adapter_modules=cfg.data.adapter_modules,
+                       allow_outside_root=cfg.data.allow_outside_root)
     return make_validation_fn(cfg, processor, list(val))
 
 
