@@ -16,14 +16,13 @@ def sft(cfg) -> str:
     """Run cfg.sft on cfg.data.train from cfg.model.path; save to trainer.output_dir/model. Returns that path."""
     from pathlib import Path
 
-    from data_zoo.registry import load_dataset
     from uec_vlm.config import ConfigError
     from uec_vlm.config_loader import save_config
     from uec_vlm.prompts import ImageBudget
     from uec_vlm.resolve import resolve_names
     from uec_vlm.trainer.metrics_log import MetricsLogger
     from uec_vlm.trainer.run_dir import RunDir
-    from uec_vlm.trainer.setup import build_model, seed_everything
+    from uec_vlm.trainer.setup import build_model, load_data, seed_everything
     from uec_vlm.trainer.sft import run_sft
 
     if cfg.sft.steps < 1:
@@ -31,8 +30,7 @@ def sft(cfg) -> str:
     resolve_names(cfg, datasets=("data.train",))
     seed_everything(cfg.trainer.seed)
     model, processor = build_model(cfg)
-    data = load_dataset(cfg.data.train, on_error=cfg.data.on_error, adapter_modules=cfg.data.adapter_modules,
-                        allow_outside_root=cfg.data.allow_outside_root)
+    data = load_data(cfg, cfg.data.train)
     run_dir = RunDir(cfg.trainer.output_dir)
     save_config(cfg, run_dir.config_path)
     logger = MetricsLogger(run_dir, total_steps=cfg.sft.steps, console=cfg.trainer.console, tensorboard=False,

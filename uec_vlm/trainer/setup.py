@@ -61,6 +61,16 @@ def build_model(cfg: Config):
                        lora=lora, freeze_vision=m.freeze_vision, trust_remote_code=m.trust_remote_code)
 
 
+def load_data(cfg: Config, spec: str):
+    """Dataset `spec` under the run's data policy: on_error, adapter modules, the dataset-folder rule for
+    image paths, and gold answers checked by the graders at load (not at the first reward)."""
+    from data_zoo.registry import load_dataset
+    from uec_vlm.rewards.graders import check_gold
+
+    return load_dataset(spec, on_error=cfg.data.on_error, adapter_modules=cfg.data.adapter_modules,
+                        allow_outside_root=cfg.data.allow_outside_root, gold_check=check_gold)
+
+
 def build_backend(cfg: Config, model, processor):
     from uec_vlm.rollout import make_backend
 
@@ -86,7 +96,6 @@ class TrainingSetup:
     """Builds the run's objects and restores them from `trainer.resume`."""
 
     def __init__(self, cfg: Config):
-        from data_zoo.registry import load_dataset
         from uec_vlm.prompts import ImageBudget
         from uec_vlm.resolve import resolve_names
         from uec_vlm.rewards import build_reward
@@ -118,9 +127,7 @@ class TrainingSetup:
             self.ref_model.eval().requires_grad_(False)
         self.image_budget = ImageBudget(cfg.prompt.min_pixels, cfg.prompt.max_pixels)
 
-        self.train_set = load_dataset(cfg.data.train, on_error=cfg.data.on_error,
-                                      adapter_modules=cfg.data.adapter_modules,
-                                      allow_outside_root=cfg.data.allow_outside_root)
+        self.train_set = load_data(cfg, cfg.data.train)
         if cfg.data.max_train_examples:
             self.train_set.examples = self.train_set.examples[: cfg.data.max_train_examples]
         if self.train_set.skipped:
@@ -131,7 +138,8 @@ class TrainingSetup:
         self.filtered_prompts: list[str] = []
         self.bad_at_use: list[str] = []
 
-        self.reward_fn = build_reward(cfg.reward.name, weights=dict(cfg.reward.weights), timeout_s=cfg.reward.timeout_s)
+        self.reward_fn = build_reward(cfg.reward.name, weights=dict(cfg.reward.weights), timeout_s=cfg.reward.timeout_s,
+                                      workers=cfg.reward.workers)
         self.backend = build_backend(cfg, self.model, self.processor)
         self.control = build_control(cfg)
         trainable = [p for p in self.model.parameters() if p.requires_grad]
