@@ -254,8 +254,6 @@ def validate(cfg: Config) -> Config:
     ks_bad = [k for k in cfg.eval.ks if k < 1 or k > (1 if cfg.eval.greedy else cfg.eval.n)]
     if ks_bad:
         problems.append(f"eval.ks {ks_bad} must satisfy 1 <= k <= eval.n ({cfg.eval.n}{', greedy forces n=1' if cfg.eval.greedy else ''})")
-    if cfg.algo.entropy_control not in {"none", "bonus", "aer", "kl_cov", "clip_cov", "entropy_adv"}:
-        problems.append(f"algo.entropy_control={cfg.algo.entropy_control!r}: allowed none, bonus, aer, kl_cov, clip_cov, entropy_adv")
     if cfg.trainer.micro_batch_size < 1:
         problems.append("trainer.micro_batch_size must be >= 1")
     if cfg.trainer.prompts_per_step < 1:

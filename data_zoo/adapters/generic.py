@@ -119,7 +119,10 @@ def _choices(value, where: str) -> list[str] | None:
     bad = [c for c in value if isinstance(c, bool) or not isinstance(c, (str, int, float))]
     if bad:
         raise DataError(f"choices must be texts or numbers, got {bad[0]!r} in {where}")
-    return [str(c) for c in value]
+    texts = [str(c).strip() for c in value]
+    if len(texts) < 2 or not all(texts):
+        raise DataError(f"choices must be at least 2 non-empty option texts, got {texts} in {where}")
+    return texts
 
 
 @register_adapter("generic", needs="a parquet/jsonl/json file, image folder (metadata.jsonl), save_to_disk "
@@ -132,4 +135,11 @@ def load(split: str, root: str | None, options: dict):
     options = dict(options, split=split)
     rows, image_root, name = _rows(Path(root) if root else None, options)
     return guarded(enumerate(rows), lambda item: convert(item[1], item[0], options, image_root, name, split),
-                   lambda item, i: f"row {i}")
+                   lambda item, i: _record_id(item[1], i, options))
+
+
+def _record_id(row, index: int, options: dict) -> str:
+    """The id a bad row is reported under: its own id when it has a usable one, else `row N`."""
+    col = _column(row, "id", options) if isinstance(row, dict) else None
+    value = row.get(col) if col else None
+    return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else f"row {index}"
