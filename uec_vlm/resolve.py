@@ -59,11 +59,18 @@ def resolve_names(cfg: Config, *, datasets: tuple[str, ...] = ("data.train", "da
     datasets: which spec keys to resolve (`data.train`, `data.val`, `eval.suite`); model: also check that a
     local model.path exists (off for commands that get a model another way).
     """
-    from uec_vlm.algos import ADVANTAGES, ENTROPY_CONTROLS
+    import importlib
+
+    from uec_vlm.algos import ADVANTAGES, ENTROPY_CONTROLS, POLICY_LOSSES
     from uec_vlm.prompts import check_template
     from uec_vlm.rewards import build_reward
 
     problems: list[str | None] = []
+    for module in getattr(cfg.algo, "modules", ()):  # user algorithms register on import
+        try:
+            importlib.import_module(module)
+        except Exception as e:
+            problems.append(f"algo.modules: cannot import {module!r}: {type(e).__name__}: {e}")
     mods = list(cfg.data.adapter_modules)
     if mods:
         from data_zoo.example import DataError
@@ -81,6 +88,8 @@ def resolve_names(cfg: Config, *, datasets: tuple[str, ...] = ("data.train", "da
             problems.append(_check_spec(key if key != "eval.suite" else f"eval.suite[{i}]", spec, mods))
     problems.append(_registry_problem("algo.advantage", ADVANTAGES, cfg.algo.advantage))
     problems.append(_registry_problem("algo.entropy_control", ENTROPY_CONTROLS, cfg.algo.entropy_control))
+    if hasattr(cfg.algo, "policy_loss"):
+        problems.append(_registry_problem("algo.policy_loss", POLICY_LOSSES, cfg.algo.policy_loss))
     if cfg.algo.advantage in ADVANTAGES:
         need = getattr(ADVANTAGES[cfg.algo.advantage], "min_group_size", 2)
         if cfg.rollout.n < need and "data.train" in datasets:

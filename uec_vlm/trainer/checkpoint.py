@@ -216,7 +216,8 @@ def _load_plain(path: Path, map_location: Any = "cpu") -> Any:
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        first = str(e).split("\n\n")[-1].strip().splitlines()[0] if str(e).strip() else ""
+        lines = [ln.strip() for ln in str(e).splitlines() if "GLOBAL" in ln or "nsupported" in ln]
+        first = lines[0] if lines else "not a weights-only file"
         raise CheckpointError(
             f"{path}: refused to load: it holds pickled Python objects, not plain tensors and data ({first}). "
             "uec-vlm never unpickles run-folder files: a file planted in a shared folder could run code. "
