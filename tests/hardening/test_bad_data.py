@@ -190,3 +190,25 @@ def test_a_huge_question_is_refused_by_length_before_tokenizing(processor):
     with pytest.raises(PromptTooLong, match=r"prompt for s/t/huge has at least \d+ tokens \(counted before "
                                             r"tokenizing\) > max 1024"):
         build_prompt(huge, processor, max_prompt_length=1024)
+
+
+def test_a_run_under_skip_survives_a_corrupt_image_met_at_use(tiny_qwen2_5_vl_dir, tmp_path, capsys):
+    """The corrupt file exists, so loading (which does not decode) accepts it; the run meets it at step 1."""
+    from uec_vlm.commands.train import train
+    from uec_vlm.config_loader import load_config
+
+    (tmp_path / "ok.png").write_bytes(png(56, 56))
+    (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    rows = [{"id": "bad", "question": "<image>2+2?", "answer": "4", "image": "bad.png"}]
+    rows += [{"id": f"ok{i}", "question": "<image>1+1?", "answer": "2", "image": "ok.png"} for i in range(3)]
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    base = [f"model.path={tiny_qwen2_5_vl_dir}", f"data.train={tmp_path / 'd.jsonl'}", "data.val=",
+            "data.shuffle=false", "trainer.steps=1", "trainer.prompts_per_step=2", "rollout.n=2",
+            "rollout.max_new_tokens=4", "rollout.prompts_per_batch=2", "trainer.tensorboard=false",
+            "trainer.console=false", "prompt.template=direct", "reward.name=accuracy", "trainer.micro_batch_size=4"]
+    with pytest.raises(DataError, match=r"record generic/train/bad: unreadable or corrupt image: .*bad\.png"):
+        train(load_config([], [*base, f"trainer.output_dir={tmp_path / 'fail'}"]))
+    summary = train(load_config([], [*base, "data.on_error=skip", f"trainer.output_dir={tmp_path / 'skip'}"]))
+    assert summary["steps"] == 1 and summary["train_records_skipped_at_use"] == 1
+    assert "data: skipped generic/train/bad at use (record generic/train/bad: unreadable or corrupt image" in \
+        capsys.readouterr().out
