@@ -166,3 +166,40 @@ def test_neutral_changes_or_an_explicit_override_get_past_the_check(resumable_ru
     with pytest.raises(Exception) as err:
         TrainingSetup(load_config(["grpo"], [*base, *extra]))
     assert not isinstance(err.value, ConfigError), err.value
+
+
+def test_state_codec_round_trips_samples_images_and_rng_exactly_and_refuses_other_objects(tmp_path):
+    import random
+    from collections import deque
+
+    import numpy as np
+    from PIL import Image
+
+    from data_zoo.example import Example, ImageRef
+    from uec_vlm.prompts import PromptInputs
+    from uec_vlm.trainer.samples import Sample
+    from uec_vlm.trainer.state_codec import StateCodecError, decode_state, encode_state
+
+    image = Image.new("RGB", (5, 3), (1, 2, 3))
+    prompt = PromptInputs(uid="s/t/1", text="t", inputs={"input_ids": torch.arange(4)[None]}, num_prompt_tokens=4,
+                          images=[image])
+    ex = Example(id="1", source="s", split="t", question="<image>q", answer="1", images=[ImageRef(data=b"png")])
+    samples = [Sample(prompt=prompt, example=ex, completion_ids=[1, 2], text="x", rollout_logprobs=[-0.5, -1.5],
+                      finish_reason="stop", group_id=g, temperature=1.0, old_logp=torch.randn(2)) for g in (0, 1)]
+    state = {"items": deque(samples, maxlen=4), "np": np.random.get_state(), "py": random.getstate()}
+    path = tmp_path / "s.pt"
+    torch.save(encode_state(state), path)
+    back = decode_state(torch.load(path, weights_only=True))
+    a, b = back["items"]
+    assert back["items"].maxlen == 4 and a.prompt is b.prompt and a.example is b.example  # sharing kept
+    assert a.prompt.images[0].tobytes() == image.tobytes() and a.prompt.images[0].mode == "RGB"
+    assert torch.equal(a.old_logp, samples[0].old_logp) and a.rollout_logprobs == [-0.5, -1.5]
+    assert a.example == ex and back["py"] == state["py"]
+    np.random.set_state(back["np"])
+    assert back["np"][1].dtype == np.uint32 and (back["np"][1] == state["np"][1]).all()
+    with pytest.raises(StateCodecError, match=r"state.bad: cannot store a .*Planted"):
+        encode_state({"bad": Planted(tmp_path / "x")})
+    forged = encode_state({"e": ex})
+    forged["objects"][0]["cls"] = "os.system"
+    with pytest.raises(StateCodecError, match="class 'os.system' is not allowed"):
+        decode_state(forged, "forged.pt")

@@ -35,18 +35,21 @@ def sft(cfg) -> str:
     save_config(cfg, run_dir.config_path)
     logger = MetricsLogger(run_dir, total_steps=cfg.sft.steps, console=cfg.trainer.console, tensorboard=False,
                            resume_step=0 if run_dir.last_step is not None else None)
+    bad: list[tuple[str, str]] = []
     losses = run_sft(model, processor, list(data), steps=cfg.sft.steps, lr=cfg.sft.lr,
                      batch_size=cfg.sft.batch_size, micro_batch_size=cfg.trainer.micro_batch_size,
                      template=cfg.prompt.template,
                      image_budget=ImageBudget(cfg.prompt.min_pixels, cfg.prompt.max_pixels),
                      max_prompt_length=cfg.prompt.max_prompt_length, style=cfg.sft.response,
-                     seed=cfg.trainer.seed, log=logger.log)
+                     seed=cfg.trainer.seed, log=logger.log, bad=bad if cfg.data.on_error == "skip" else None)
     logger.close()
+    for uid, reason in bad:
+        print(f"data: skipped {uid} at use ({reason})")
     out = Path(cfg.trainer.output_dir) / "model"
     model.save_pretrained(out)
     processor.save_pretrained(out)
     run_dir.write_summary({"sft_steps": cfg.sft.steps, "first_loss": losses[0], "last_loss": losses[-1],
-                           "model": str(out)})
+                           "records_skipped_at_use": len(bad), "model": str(out)})
     return str(out)
 
 
