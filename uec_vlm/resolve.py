@@ -33,6 +33,28 @@ def _check_model_path(path: str) -> str | None:
     return None
 
 
+def _check_attention(name: str) -> str | None:
+    """The attention kernels transformers knows (`paged|eager` style names and hub kernels `org/name` pass)."""
+    from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+
+    known = {"eager", *ALL_ATTENTION_FUNCTIONS.keys()}
+    if name in known or "/" in name or name.split("|")[-1] in known:
+        return None
+    return f"model.attn_implementation={name!r}: unknown attention kernel; use one of {sorted(known)}"
+
+
+def _check_extras(cfg: Config) -> str | None:
+    """Optional packages a config asks for, found before anything is loaded."""
+    import importlib.util
+
+    needs = {"rollout.backend=vllm": (cfg.rollout.backend == "vllm", "vllm", "vllm"),
+             "trainer.wandb=true": (cfg.trainer.wandb, "wandb", "logging")}
+    for key, (wanted, module, extra) in needs.items():
+        if wanted and importlib.util.find_spec(module) is None:
+            return f"{key} needs the {module} package: pip install 'uec-vlm[{extra}]' (or turn it off)"
+    return None
+
+
 def _check_resume(mode: str) -> str | None:
     if mode in ("auto", "never"):
         return None
@@ -106,6 +128,9 @@ def resolve_names(cfg: Config, *, datasets: tuple[str, ...] = ("data.train", "da
         problems.append(f"reward.name: {e}")
     if model and cfg.model.path:
         problems.append(_check_model_path(cfg.model.path))
+    if model:
+        problems.append(_check_attention(cfg.model.attn_implementation))
+    problems.append(_check_extras(cfg))
     if "data.train" in datasets:
         problems.append(_check_resume(cfg.trainer.resume))
     found = [p for p in problems if p]

@@ -82,6 +82,7 @@ UNRESOLVED_NAMES = [
     (["data.adapter_modules=[no_such_adapter_mod]"], "data.adapter_modules: cannot import adapter module"),
     (["rollout.n=1"], "rollout.n=1: algo.advantage=grpo compares the samples of one prompt"),
     (["trainer.resume=/no/such/ckpt"], "trainer.resume='/no/such/ckpt': not a complete checkpoint folder"),
+    (["model.attn_implementation=flash"], "model.attn_implementation='flash': unknown attention kernel"),
 ]
 
 
@@ -89,8 +90,15 @@ UNRESOLVED_NAMES = [
 def test_unresolvable_names_fail_before_any_model_loads(overrides, message, fake_model_dir):
     cfg = load_config([], [f"model.path={fake_model_dir}", "data.val=synthgeo:test?n=4", *overrides])
     with pytest.raises(ConfigError) as err:
-        resolve_names(cfg, model=False)
+        resolve_names(cfg, model="attn" in overrides[0])
     assert message in str(err.value)
+
+
+@pytest.mark.skipif(__import__("importlib.util").util.find_spec("vllm") is not None, reason="vllm installed")
+def test_a_backend_whose_package_is_missing_is_named():
+    cfg = load_config([], ["rollout.backend=vllm", "data.val="])
+    with pytest.raises(ConfigError, match=r"rollout.backend=vllm needs the vllm package: pip install 'uec-vlm\[vllm\]'"):
+        resolve_names(cfg, model=False)
 
 
 def test_eval_suite_specs_and_model_path_resolve_early():
@@ -149,3 +157,11 @@ def test_cli_prints_one_line_and_exits_2_and_shows_tracebacks_only_when_asked(tm
     assert debug.returncode == 1 and "Traceback (most recent call last)" in debug.stderr
     env_debug = _cli("config", str(loop), env_extra={"UEC_VLM_DEBUG": "1"})
     assert "Traceback (most recent call last)" in env_debug.stderr and "include cycle" in env_debug.stderr
+    check = _cli("config", "grpo", "algo.advantage=rlooo", "data.val=synthgeo:tset", "--check")
+    lines = check.stderr.splitlines()
+    assert check.returncode == 2 and check.stdout == "" and len(lines) == 3
+    assert lines[:2] == ["uec-vlm config: invalid config:",
+                         "  - data.val: unknown split 'tset' for adapter 'synthgeo' (spec 'synthgeo:tset'); known "
+                         "splits: ['train', 'validation', 'test']"]
+    assert lines[2].startswith("  - algo.advantage: unknown advantage estimator 'rlooo'; registered: [")
+    assert "'rloo'" in lines[2]
