@@ -26,7 +26,7 @@ def _check_spec(key: str, spec: str, adapter_modules) -> str | None:
 
 
 def _check_model_path(path: str) -> str | None:
-    looks_local = path.startswith((".", "/", "~")) or os.path.exists(path) or path.count("/") != 1
+    looks_local = path.startswith((".", "/", "~")) or os.path.exists(path) or path.count("/") > 1
     if looks_local and not (Path(path).expanduser() / "config.json").is_file():
         return (f"model.path={path!r}: no such model directory (no config.json there); give a checkpoint folder "
                 "or a hub id such as Qwen/Qwen2.5-VL-3B-Instruct")

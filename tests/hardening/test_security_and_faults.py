@@ -186,7 +186,8 @@ def test_state_codec_round_trips_samples_images_and_rng_exactly_and_refuses_othe
     ex = Example(id="1", source="s", split="t", question="<image>q", answer="1", images=[ImageRef(data=b"png")])
     samples = [Sample(prompt=prompt, example=ex, completion_ids=[1, 2], text="x", rollout_logprobs=[-0.5, -1.5],
                       finish_reason="stop", group_id=g, temperature=1.0, old_logp=torch.randn(2)) for g in (0, 1)]
-    state = {"items": deque(samples, maxlen=4), "np": np.random.get_state(), "py": random.getstate()}
+    state = {"items": deque(samples, maxlen=4), "np": np.random.get_state(), "py": random.getstate(),
+             "scalar": np.float64(0.1), "name": np.str_("x")}
     path = tmp_path / "s.pt"
     torch.save(encode_state(state), path)
     back = decode_state(torch.load(path, weights_only=True))
@@ -195,6 +196,7 @@ def test_state_codec_round_trips_samples_images_and_rng_exactly_and_refuses_othe
     assert a.prompt.images[0].tobytes() == image.tobytes() and a.prompt.images[0].mode == "RGB"
     assert torch.equal(a.old_logp, samples[0].old_logp) and a.rollout_logprobs == [-0.5, -1.5]
     assert a.example == ex and back["py"] == state["py"]
+    assert type(back["scalar"]) is np.float64 and back["scalar"] == 0.1 and back["name"] == "x"
     np.random.set_state(back["np"])
     assert back["np"][1].dtype == np.uint32 and (back["np"][1] == state["np"][1]).all()
     with pytest.raises(StateCodecError, match=r"state.bad: cannot store a .*Planted"):
@@ -203,3 +205,14 @@ def test_state_codec_round_trips_samples_images_and_rng_exactly_and_refuses_othe
     forged["objects"][0]["cls"] = "os.system"
     with pytest.raises(StateCodecError, match="class 'os.system' is not allowed"):
         decode_state(forged, "forged.pt")
+
+
+def test_config_changes_compare_sections_and_dict_fields():
+    from uec_vlm.config_loader import load_config, to_dict
+    from uec_vlm.trainer.run_dir import config_changes
+
+    a = to_dict(load_config(["grpo"]))
+    b = to_dict(load_config(["grpo"], ["reward.weights={accuracy: 0.9, format: 0.1}", "trainer.steps=7",
+                                       "eval.n=4", "algo.kl_cov.beta=2"]))
+    assert config_changes(a, b) == [("algo.kl_cov.beta", 1.0, 2.0),
+                                    ("reward.weights", a["reward"]["weights"], {"accuracy": 0.9, "format": 0.1})]

@@ -192,7 +192,7 @@ def _out_of_space(e: BaseException) -> bool:
     """Whether a failed write ran out of disk space (torch's zip writer reports it as `unexpected pos`)."""
     import errno
 
-    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
         return True
     text = str(e)
     return any(s in text for s in ("No space left", "unexpected pos", "file write failed", "Disk quota"))

@@ -281,21 +281,26 @@ RESUME_NEUTRAL_KEYS = frozenset({
 RESUME_NEUTRAL_SECTIONS = ("eval.", "sft.")
 
 
-def _flat(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+def _flat(config: Mapping[str, Any], leaf_keys: frozenset[str], prefix: str = "") -> dict[str, Any]:
+    """Dotted key -> value; a dict-valued field (`reward.weights`) is one value, a section is descended."""
     out: dict[str, Any] = {}
     for key, value in config.items():
-        if isinstance(value, Mapping) and value and all(isinstance(k, str) for k in value) and \
-                not key.endswith("weights"):
-            out.update(_flat(value, f"{prefix}{key}."))
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping) and dotted not in leaf_keys:
+            out.update(_flat(value, leaf_keys, f"{dotted}."))
         else:
-            out[f"{prefix}{key}"] = value
+            out[dotted] = value
     return out
 
 
 def config_changes(saved: Mapping[str, Any], new: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
     """(key, saved value, new value) for every key that changes training; keys one side lacks are ignored
     (a config written by an older version has fewer keys)."""
-    a, b = _flat(saved), _flat(new)
+    from uec_vlm.config import Config
+    from uec_vlm.config_checks import leaves
+
+    leaf_keys = frozenset(key for key, _ in leaves(Config()))
+    a, b = _flat(saved, leaf_keys), _flat(new, leaf_keys)
     return [(k, a[k], b[k]) for k in sorted(a.keys() & b.keys())
             if a[k] != b[k] and k not in RESUME_NEUTRAL_KEYS and not k.startswith(RESUME_NEUTRAL_SECTIONS)]
 

@@ -57,7 +57,9 @@ def encode_state(state: Any) -> dict:
     memo: dict[int, int] = {}
 
     def enc(value: Any, where: str) -> Any:
-        if value is None or isinstance(value, (bool, int, float, str, bytes, torch.Tensor, torch.dtype)):
+        # Exact types only: numpy's float64 / str_ subclass float / str but would be pickled as numpy objects.
+        if value is None or type(value) in (bool, int, float, str, bytes) or \
+                isinstance(value, (torch.Tensor, torch.dtype)):
             return value
         if isinstance(value, list):
             return [enc(v, f"{where}[{i}]") for i, v in enumerate(value)]
