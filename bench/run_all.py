@@ -1,6 +1,6 @@
 """Run every benchmark and write docs/benchmarks.md (and the scaling plots) from the results.
 
-    python bench/run_all.py                      # everything (about an hour on a quiet 2-core machine)
+    python bench/run_all.py                      # everything (roughly half an hour on a quiet 2-core machine)
     python bench/run_all.py --quick              # vs-TRL at 3M only, one pair each way, fewer cells
     python bench/run_all.py --only vs_trl,uec    # re-measure these parts; the rest comes from runs/bench/results
 
@@ -154,8 +154,8 @@ Written by `python bench/run_all.py` ({datetime.date.today().isoformat()}); do n
 {meta}
 
 **Read these numbers as CPU, tiny-model numbers measured on a shared, loaded machine.** The 2 cores were
-shared with other jobs while these ran (a load average above 2 means more runnable work than cores; it was
-5-9 during this run), so absolute seconds are several times slower than on a quiet machine and move by 2x
+shared with other jobs while these ran (a load average above 2 means more runnable work than cores; see
+each part's above), so absolute wall seconds are several times slower than on a quiet machine and move by 2x
 or more between runs; ratios move much less (ours and TRL alternate process by process, back to back, and
 ratios are medians over pairs of the pair's ratio), but with 1-2 pairs a row they carry roughly +-0.1 of
 noise. **No GPU figures are measured yet** (throughput, MFU, tokens/s and peak GPU memory of a
@@ -194,7 +194,7 @@ smaller batch (2 prompts x 8 samples x 32 tokens) to keep one TRL step within mi
 
 ## 6. Where the time goes: profile of one step (ours, 3M model, activation checkpointing on, vs-TRL workload)
 
-{step_profile.section(PROFILE, prof_row['profiled_phases']) if prof_row and PROFILE.is_file() else missing}
+{step_profile.section(PROFILE, {k: v[0] for k, v in prof_row['profiled_phases'].items()}) if prof_row and PROFILE.is_file() else missing}
 
 {HISTORY}"""
 
