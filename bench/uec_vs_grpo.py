@@ -36,7 +36,7 @@ def section(results: list[dict], size: str) -> str:
             rows.append([label, preset, cpus[preset], sum(r["cpu_s"]) / len(r["cpu_s"]), steps[preset],
                          sum(r["samples"]) / len(r["samples"]), sum(r["retained"]) / len(r["retained"]),
                          per_sample, r["peak_rss_mb"]])
-            phases = {k: sum(v) / len(v) for k, v in r["phases"].items() if k != "step"}
+            phases = {k: sum(v) / len(r["step_s"]) for k, v in r["phases"].items() if k != "step"}
             phase_rows.append([label, preset] + [phases.get(k, 0.0) for k in PHASES])
         ratios.append(f"{label}: **{cpus['uec'] / cpus['grpo']:.2f}** (median CPU s; mean CPU s "
                       f"{sum(res['runs']['uec']['cpu_s']) / sum(res['runs']['grpo']['cpu_s']):.2f}, median wall s "
@@ -56,7 +56,8 @@ def section(results: list[dict], size: str) -> str:
             + table(["reward", "preset", "median CPU s/step", "mean CPU s/step", "median wall s/step",
                      "samples generated / step", "samples retained / step", "CPU s per retained sample",
                      "peak RSS MB"], rows)
-            + "\n\nMean seconds per step by phase (the trainer's `time/*` metrics):\n\n"
+            + "\n\nWall seconds by phase, averaged over the timed steps (the trainer's `time/*` metrics; a "
+              "phase a step skips counts 0 for it):\n\n"
             + table(["reward", "preset"] + list(PHASES), phase_rows)
             + "\n\nUEC / GRPO per step: " + "; ".join(ratios) + " (the UEC-RL paper reports 0.79 on its GPU setup).")
 
