@@ -9,10 +9,11 @@ included, each prompt once in the prefix-shared training forward), counted by ho
 from __future__ import annotations
 
 from common import table
+from vs_trl import shape
 
 
 def section(row: dict) -> str:
-    f, update_s = row["flops"], row["ours_phases"]["update"]
+    f, update_s = row["flops"], row["cpu_phases"]["update"]
     peak = f["mm_peak_gflops"]
     model = 6 * f["matmul_params"] * f["train_tokens"] / update_s / 1e9
     executed = (8 if row["checkpointing"] else 6) * f["matmul_params"] * f["train_tokens"] / update_s / 1e9
@@ -23,10 +24,12 @@ def section(row: dict) -> str:
              f["train_tokens"], update_s, executed, f"{executed / peak:.0%}"],
             ["generation prefill (language model call)", f["prefill_tokens"], f["prefill_s"], prefill,
              f"**{prefill / peak:.0%}**"]]
-    return (f"The {row['size']} row of section 1 (ours, activation checkpointing "
+    return (f"Ours at {row['size']} ({shape(row['workload'])}, activation checkpointing "
             f"{'on' if row['checkpointing'] else 'off'}, {f['matmul_params'] / 1e6:.1f}M matmul parameters in the "
-            f"language model), one step; peak = the best of 5 float32 `torch.mm` [4096 x 1024] x [1024 x 1024] "
-            f"in the same process right after the step: **{peak:.1f} GFLOP/s** at the same thread count. "
+            f"language model, {row['threads']} thread), one step; peak = the best of 5 float32 `torch.mm` "
+            "[4096 x 1024] x [1024 x 1024] in the same process right after the step: "
+            f"**{peak:.1f} GFLOP/s**. All seconds are CPU seconds of the process (`time.process_time`; with 1 "
+            "thread that is the time the core spent on it, which the shared machine's load does not stretch). "
             "The update's seconds are the whole phase (forward, backward, loss, optimizer step, Python).\n\n"
             + table(["what", "token positions", "seconds", "achieved GFLOP/s", "fraction of torch.mm peak"], rows)
             + "\n\n" + __doc__.split("\n\n", 1)[1].strip())

@@ -57,11 +57,13 @@ def measure(a: dict) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Trainer(build_config(a, w, tmp))
         counter = LMCounter(trainer.s.model) if a.get("flops") else None
+        cpu_phases = phase_cpu_seconds(trainer)
         for step in range(1, a.get("warmup", 1) + 1):
             trainer.train_step(step)
         times, cpu, phases, samples, tokens, retained = [], [], {}, [], [], []
         if counter is not None:
             counter.reset()
+        cpu_phases.clear()
         for step in range(a.get("warmup", 1) + 1, a.get("warmup", 1) + a.get("steps", 2) + 1):
             dist_utils.barrier()
             t0, c0 = time.perf_counter(), time.process_time()
@@ -84,7 +86,7 @@ def measure(a: dict) -> dict:
             samples.append(m.get("uec/explore_samples", 0.0) + w.prompts * w.n)
         params = sum(p.numel() for p in trainer.s.model.parameters())
         trainer.s.logger.close()
-    out = {"framework": "uec-vlm", "step_s": times, "cpu_s": cpu, "phases": phases, "params": params,
+    out = {"framework": "uec-vlm", "step_s": times, "cpu_s": cpu, "phases": phases, "cpu_phases": cpu_phases, "params": params,
            "mean_completion_tokens": tokens, "retained": retained, "samples": samples,
            "world": dist_utils.world_size()}
     if counter is not None:
@@ -92,10 +94,31 @@ def measure(a: dict) -> dict:
     return out
 
 
+def phase_cpu_seconds(trainer) -> dict[str, float]:
+    """Make the trainer's `phase` timer also add up CPU seconds (`time.process_time`) per phase; returns the
+    dict it fills (the trainer's own `time/*` metrics are wall seconds)."""
+    from contextlib import contextmanager
+
+    wall_phase, totals = trainer.phase, {}
+
+    @contextmanager
+    def phase(name):
+        c0 = time.process_time()
+        try:
+            with wall_phase(name):
+                yield
+        finally:
+            totals[name] = totals.get(name, 0.0) + time.process_time() - c0
+
+    trainer.phase = phase
+    return totals
+
+
 class LMCounter:
     """Hooks on the language model: token positions it runs with gradient (the training forward; checkpoint
     replays re-run layers, not this module, so they are not counted) and without (prefill calls of more than
-    one position, timed; decode steps excluded), and its matmul parameter count (decoder layers + LM head)."""
+    one position, timed in CPU seconds; decode steps excluded), and its matmul parameter count (decoder
+    layers + LM head)."""
 
     def __init__(self, policy):
         import torch
@@ -119,11 +142,11 @@ class LMCounter:
             self.train_tokens += positions
         elif x is not None and x.shape[1] > 1:
             self.prefill_tokens += positions
-            self._t0 = time.perf_counter()
+            self._t0 = time.process_time()
 
     def _post(self, module, args, kwargs, output):
         if self._t0 is not None:
-            self.prefill_s += time.perf_counter() - self._t0
+            self.prefill_s += time.process_time() - self._t0
             self._t0 = None
 
     def totals(self) -> dict:
