@@ -112,7 +112,7 @@ def main() -> int:
 def render(res: dict) -> str:
     from common import table
 
-    missing = "not measured in this run (see the part list above)"
+    missing = "not measured (see the part list at the top)"
     rows = res.get("vs_trl", {}).get("rows", [])
     long_rows = res.get("long", {}).get("rows", [])
     procs = res.get("procs", {}).get("rows", []) + res.get("procs100", {}).get("rows", [])
@@ -162,11 +162,14 @@ Written by `python bench/run_all.py` ({datetime.date.today().isoformat()}); do n
 
 **Read these numbers as CPU, tiny-model numbers measured on a shared, loaded machine.** The 2 cores were
 shared with other jobs while these ran (a load average above 2 means more runnable work than cores; see
-each part's above), so absolute wall seconds are several times slower than on a quiet machine and move by 2x
-or more between runs; ratios move much less (ours and TRL alternate process by process, back to back, and
-ratios are medians over pairs of the pair's ratio), but with 1-2 pairs a row they carry roughly +-0.1 of
-noise. **No GPU figures are measured yet** (throughput, MFU, tokens/s and peak GPU memory of a
-Qwen2.5-VL-3B-sized model need the GPU run of these scripts; no GPU was lent to this work).
+each part's above), so wall seconds are several times a quiet machine's and move by 2x or more from one
+process to the next. The headline ratios are therefore in CPU seconds of the step (`time.process_time()`
+at 1 thread per process), which the load stretches far less; wall-second ratios are listed next to them.
+Ours and TRL alternate process by process, back to back, and ratios are medians over pairs of the pair's
+ratio; with 1-2 pairs a row, read CPU-ratio differences under about 0.05 as noise (the two 3M
+checkpointing pairs gave 0.50 and 0.45; in wall seconds 0.82 and 0.44). **No GPU figures are measured
+yet** (throughput, MFU, tokens/s and peak GPU memory of a Qwen2.5-VL-3B-sized model need the GPU run of
+these scripts; no GPU was lent to this work).
 
 ## Summary
 
