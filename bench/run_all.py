@@ -77,7 +77,8 @@ def measure(part: str, quick: bool, save) -> dict:
         return {"args": args, "result": run_child("generation.py", args)}
     if part in ("scaling", "scaling100"):
         return {"size": "0.2M" if part == "scaling" else "100M",
-                "cells": run_child("scaling.py", {"size": "0.2M" if part == "scaling" else "100M"}, timeout=3600)}
+                "cells": run_child("scaling.py", {"size": "0.2M" if part == "scaling" else "100M"}, timeout=3600,
+                                   threads="1")}
     if part in ("procs", "procs100"):
         return {"rows": scaling.processes("0.2M" if part == "procs" else "100M")}
     if part == "uec":
