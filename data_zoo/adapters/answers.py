@@ -50,7 +50,8 @@ def embedded_choices(question: str) -> list[str] | None:
     for marker in _MARKERS:
         head, sep, block = question.rpartition(marker)
         if sep:
-            return block_choices(block) or _inline_choices(" ".join(block.split()))
+            listed = block_choices(block)
+            return listed if listed and len(listed) > 1 else _inline_choices(" ".join(block.split())) or listed
     lines = question.rstrip().splitlines()
     for first in range(len(lines) - 1, -1, -1):  # the longest trailing run of option lines
         if not _CHOICE_LINE.match(lines[first]):
