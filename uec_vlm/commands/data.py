@@ -11,6 +11,8 @@ HELP = "inspect datasets: list adapters, show / validate / export a spec, find o
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="data_command", required=True)
     p = sub.add_parser("list", help="registered adapters and what each reads")
+    p.add_argument("--markdown", action="store_true", help="print the adapter table of docs/data_zoo.md")
+    p.add_argument("--update", metavar="DOC", help="with --markdown: rewrite the generated table inside DOC")
     p.add_argument("--adapter-module", action="append", default=[], help="import this module first (repeatable)")
     p = sub.add_parser("show", help="print records and write their images as PNG")
     p.add_argument("spec")
@@ -47,6 +49,15 @@ def run(args: argparse.Namespace) -> int:
     mods = args.adapter_module
     try:
         if args.data_command == "list":
+            if args.markdown:
+                from data_zoo.catalogue import markdown_table, update_doc
+
+                table = markdown_table(adapters(mods))
+                if args.update:
+                    print(f"{args.update}: {'updated' if update_doc(args.update, table) else 'already up to date'}")
+                else:
+                    print(table)
+                return 0
             for name, ad in sorted(adapters(mods).items()):
                 splits = ",".join(ad.splits) or "any"
                 hub = f" hub={ad.hub_id}" if ad.hub_id else ""

@@ -1,0 +1,30 @@
+"""docs/data_zoo.md's adapter table is generated from the registry: this test fails when they disagree."""
+
+from pathlib import Path
+
+import pytest
+
+from data_zoo.catalogue import BEGIN, END, markdown_table, replace_section
+from data_zoo.example import DataError
+from data_zoo.registry import adapters
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "data_zoo.md"
+
+
+def test_doc_table_equals_registry():
+    doc = DOC.read_text(encoding="utf-8")
+    section = doc.split(BEGIN, 1)[1].split(END, 1)[0].strip()
+    assert section == markdown_table(adapters()), \
+        "docs/data_zoo.md is stale: run `uec-vlm data list --markdown --update docs/data_zoo.md`"
+
+
+def test_table_rows_and_escaping():
+    table = markdown_table(adapters()).splitlines()
+    names = [row.split(" | ")[0].strip("| `") for row in table[2:]]
+    assert names == sorted(adapters()) and len(table) == len(adapters()) + 2
+    virl = next(r for r in table if r.startswith("| `virl39k`"))
+    assert "| train | MIT (card) | `TIGER-Lab/ViRL39K` |" in virl and virl.endswith("| train | category, source |")
+    assert "\\<answer>" in next(r for r in table if r.startswith("| `geoqa_r1v`"))
+    with pytest.raises(DataError, match="no generated adapter table"):
+        replace_section("# doc without markers\n", "|t|", "x.md")
+    assert replace_section(f"a\n{BEGIN}\nold\n{END}\nb", "|t|", "x.md") == f"a\n{BEGIN}\n|t|\n{END}\nb"
