@@ -28,7 +28,11 @@ def sft(cfg) -> str:
         raise ValueError("sft.steps must be >= 1 for `uec-vlm sft`")
     seed_everything(cfg.trainer.seed)
     model, processor = build_model(cfg)
-    data = load_dataset(cfg.data.train, on_error=cfg.data.on_error, adapter_modules=cfg.data.adapter_modules)
+    from uec_vlm.trainer.mixture import train_specs
+
+    # SFT walks every example once per pass: a mixture's specs are concatenated (weights do not apply).
+    data = [ex for spec, _ in train_specs(cfg.data.train, cfg.data.train_weights)
+            for ex in load_dataset(spec, on_error=cfg.data.on_error, adapter_modules=cfg.data.adapter_modules)]
     run_dir = RunDir(cfg.trainer.output_dir)
     save_config(cfg, run_dir.config_path)
     logger = MetricsLogger(run_dir, total_steps=cfg.sft.steps, console=cfg.trainer.console, tensorboard=False,
