@@ -16,6 +16,7 @@ import numpy as np
 from data_zoo.example import IMAGE_PLACEHOLDER, DataError, Example
 
 _NON_WORD = re.compile(r"[^0-9a-z]+")
+HASH_SIZE, MAX_BITS, MIN_TEXT = 8, 6, 0.5
 
 
 def normalise_question(text: str) -> str:
@@ -25,11 +26,15 @@ def normalise_question(text: str) -> str:
     return " ".join(_NON_WORD.sub(" ", text).split())
 
 
+def dhash_bits(image, size: int = 8) -> np.ndarray:
+    """Difference hash of a PIL image as size*size booleans (grey, resized to (size+1) x size, left > right)."""
+    grey = np.asarray(image.convert("L").resize((size + 1, size)), dtype=np.int16)
+    return (grey[:, 1:] > grey[:, :-1]).flatten()
+
+
 def dhash(image, bits: int = 8) -> int:
-    """64-bit difference hash of a PIL image (grey, resized to 9x8, left>right per pixel)."""
-    grey = np.asarray(image.convert("L").resize((bits + 1, bits)), dtype=np.int16)
-    diff = (grey[:, 1:] > grey[:, :-1]).flatten()
-    return int(sum(1 << i for i, v in enumerate(diff) if v))
+    """64-bit (bits=8) difference hash of a PIL image as an int."""
+    return int(sum(1 << i for i, v in enumerate(dhash_bits(image, bits)) if v))
 
 
 @dataclass(frozen=True)
@@ -42,11 +47,11 @@ class Match:
 
 @dataclass
 class Signatures:
-    """What matching needs of a dataset, computed once (each image decoded once): uids, first-image hashes,
-    normalised question words and texts."""
+    """What matching needs of a dataset, computed once (each image decoded once): uids, first-image hashes
+    (packed bits, None for text-only records), normalised question words and texts."""
 
     uids: list[str]
-    hashes: list[int | None]
+    hashes: list[np.ndarray | None]
     words: list[frozenset[str]]
     texts: list[str]
 
@@ -54,12 +59,12 @@ class Signatures:
         return len(self.uids)
 
 
-def signatures(examples: Sequence[Example]) -> Signatures:
+def signatures(examples: Sequence[Example], hash_size: int = HASH_SIZE) -> Signatures:
     sig = Signatures([], [], [], [])
     for ex in examples:
         norm = normalise_question(ex.question)
         try:
-            h = dhash(ex.images[0].load()) if ex.images else None
+            h = np.packbits(dhash_bits(ex.images[0].load(), hash_size)) if ex.images else None
         except DataError as e:
             raise DataError(f"record {ex.uid}: {e}") from e
         sig.uids.append(ex.uid)
@@ -69,14 +74,14 @@ def signatures(examples: Sequence[Example]) -> Signatures:
     return sig
 
 
-def _popcount(x: np.ndarray) -> np.ndarray:
-    return np.unpackbits(x.view(np.uint8).reshape(-1, 8), axis=1).sum(axis=1)
+def match(a: Signatures, b: Signatures, max_bits: int = MAX_BITS, min_text: float = MIN_TEXT) -> list[Match]:
+    """Pairs of (a, b) records judged the same problem; O(len(a) * len(b)) hash comparisons, vectorised.
 
-
-def match(a: Signatures, b: Signatures, max_bits: int = 6, min_text: float = 0.5) -> list[Match]:
-    """Pairs of (a, b) records judged the same problem; O(len(a) * len(b)) hash comparisons, vectorised."""
+    Image records match when their first images differ in at most `max_bits` hash bits AND the word
+    Jaccard of their normalised questions is at least `min_text`; text-only records match text-only
+    records with the same normalised question."""
     with_img = [i for i, h in enumerate(b.hashes) if h is not None]
-    hashes = np.array([b.hashes[i] for i in with_img], dtype=np.uint64)
+    hashes = np.stack([b.hashes[i] for i in with_img]) if with_img else None
     by_text: dict[str, list[int]] = {}
     for j, t in enumerate(b.texts):
         if b.hashes[j] is None:
@@ -86,9 +91,9 @@ def match(a: Signatures, b: Signatures, max_bits: int = 6, min_text: float = 0.5
         if h is None:
             out += [Match(a.uids[i], b.uids[j], None, 1.0) for j in by_text.get(a.texts[i], []) if a.texts[i]]
             continue
-        if not len(hashes):
+        if hashes is None or hashes.shape[1] != h.shape[0]:
             continue
-        dist = _popcount(hashes ^ np.uint64(h))
+        dist = np.unpackbits(hashes ^ h, axis=1).sum(axis=1)
         for k in np.nonzero(dist <= max_bits)[0]:
             j = with_img[int(k)]
             union = a.words[i] | b.words[j]
@@ -98,18 +103,19 @@ def match(a: Signatures, b: Signatures, max_bits: int = 6, min_text: float = 0.5
     return out
 
 
-def find_overlap(a: Sequence[Example], b: Sequence[Example], max_bits: int = 6, min_text: float = 0.5
-                 ) -> list[Match]:
+def find_overlap(a: Sequence[Example], b: Sequence[Example], max_bits: int = MAX_BITS, min_text: float = MIN_TEXT,
+                 hash_size: int = HASH_SIZE) -> list[Match]:
     """Pairs (a uid, b uid) judged the same problem (see `match`)."""
-    return match(signatures(a), signatures(b), max_bits, min_text)
+    return match(signatures(a, hash_size), signatures(b, hash_size), max_bits, min_text)
 
 
-def overlap_matrix(trains: dict[str, Sequence[Example]], evals: dict[str, Sequence[Example]], max_bits: int = 6,
-                   min_text: float = 0.5, examples: int = 3) -> list[dict]:
+def overlap_matrix(trains: dict[str, Sequence[Example]], evals: dict[str, Sequence[Example]],
+                   max_bits: int = MAX_BITS, min_text: float = MIN_TEXT, examples: int = 3,
+                   hash_size: int = HASH_SIZE) -> list[dict]:
     """One entry per (train, eval) pair: sizes, how many eval / train records match, the eval fraction,
     and the first `examples` matches. Each dataset's signatures are computed once for the whole matrix."""
-    sig_t = {name: signatures(ds) for name, ds in trains.items()}
-    sig_e = {name: signatures(ds) for name, ds in evals.items()}
+    sig_t = {name: signatures(ds, hash_size) for name, ds in trains.items()}
+    sig_e = {name: signatures(ds, hash_size) for name, ds in evals.items()}
     out = []
     for tn, st in sig_t.items():
         for en, se in sig_e.items():
