@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from data_zoo.example import DataError
-from data_zoo.registry import Adapter
+from data_zoo.registry import BUILTIN_MODULES, Adapter, adapters
 
 BEGIN, END = "<!-- adapter-table:begin (generated: uec-vlm data list --markdown) -->", "<!-- adapter-table:end -->"
 HEADER = ("adapter", "what it is", "use", "licence", "hub id", "on disk (spec `name:split@DIR`)", "answer kinds",
@@ -18,6 +18,13 @@ HEADER = ("adapter", "what it is", "use", "licence", "hub id", "on disk (spec `n
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("<", "\\<").replace("\n", " ") or "-"
+
+
+def catalogue(adapter_modules: tuple[str, ...] | list[str] = ()) -> dict[str, Adapter]:
+    """The adapters the table lists: built-ins plus those of the named modules (not every registered one,
+    so that installed plugins or adapters registered at run time never change the project's doc)."""
+    keep = set(BUILTIN_MODULES) | set(adapter_modules)
+    return {n: ad for n, ad in adapters(adapter_modules).items() if ad.load.__module__ in keep}
 
 
 def markdown_table(table: dict[str, Adapter]) -> str:

@@ -4,9 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from data_zoo.catalogue import BEGIN, END, markdown_table, replace_section
+from data_zoo.catalogue import BEGIN, END, catalogue, markdown_table, replace_section
 from data_zoo.example import DataError
-from data_zoo.registry import adapters
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "data_zoo.md"
 
@@ -14,14 +13,14 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "data_zoo.md"
 def test_doc_table_equals_registry():
     doc = DOC.read_text(encoding="utf-8")
     section = doc.split(BEGIN, 1)[1].split(END, 1)[0].strip()
-    assert section == markdown_table(adapters()), \
+    assert section == markdown_table(catalogue()), \
         "docs/data_zoo.md is stale: run `uec-vlm data list --markdown --update docs/data_zoo.md`"
 
 
 def test_table_rows_and_escaping():
-    table = markdown_table(adapters()).splitlines()
+    table = markdown_table(catalogue()).splitlines()
     names = [row.split(" | ")[0].strip("| `") for row in table[2:]]
-    assert names == sorted(adapters()) and len(table) == len(adapters()) + 2
+    assert names == sorted(catalogue()) and len(table) == len(catalogue()) + 2
     virl = next(r for r in table if r.startswith("| `virl39k`"))
     assert "| train | MIT (card) | `TIGER-Lab/ViRL39K` |" in virl and virl.endswith("| train | category, source |")
     assert "\\<answer>" in next(r for r in table if r.startswith("| `geoqa_r1v`"))

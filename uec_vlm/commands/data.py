@@ -92,9 +92,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.data_command == "list":
             if args.markdown:
-                from data_zoo.catalogue import markdown_table, update_doc
+                from data_zoo.catalogue import catalogue, markdown_table, update_doc
 
-                table = markdown_table(adapters(mods))
+                table = markdown_table(catalogue(mods))
                 if args.update:
                     print(f"{args.update}: {'updated' if update_doc(args.update, table) else 'already up to date'}")
                 else:
