@@ -22,8 +22,6 @@ import random
 import time
 from pathlib import Path
 
-from PIL import Image
-
 from data_zoo.example import Example, ImageRef
 from data_zoo.overlap import match, signatures
 from data_zoo.registry import load_dataset

@@ -16,14 +16,16 @@ from data_zoo.sources import upstream_rows
 HUB_ID = "FanqingM/MMK12"
 
 
-def convert(row: dict, split: str, bases: list, source: str) -> Example:
-    rid = str(require(row, "id", source))
-    where = f"id {rid} in {origin_of(row, source)}"
-    question = str(require(row, "question", where))
+def convert(row: dict, split: str, bases: list, origin: str, name: str = "mmk12", question_key: str = "question",
+            meta_keys: tuple[str, ...] = ("subject",)) -> Example:
+    """One single-image row with `id`, a question column, `answer` and `image` (also ThinkLite's layout)."""
+    rid = str(require(row, "id", origin))
+    where = f"id {rid} in {origin_of(row, origin)}"
+    question = str(require(row, question_key, where))
     answer, kind, choices, letter = classify(question, str(require(row, "answer", where)), where)
-    return Example(id=rid, source="mmk12", split=split, question=prefix_placeholders(question, 1), answer=answer,
+    return Example(id=rid, source=name, split=split, question=prefix_placeholders(question, 1), answer=answer,
                    answer_kind=kind, choices=choices, gold_letter=letter,
-                   images=[row_image(row, ("image",), bases, where)], metadata={"subject": row.get("subject")})
+                   images=[row_image(row, ("image",), bases, where)], metadata={k: row.get(k) for k in meta_keys})
 
 
 @register_adapter("mmk12", splits=("train", "test"), hub_id=HUB_ID, role="train/eval", licence="Apache-2.0 (card)",

@@ -10,23 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from data_zoo.adapters.answers import classify
-from data_zoo.example import Example
-from data_zoo.records import guarded, origin_of, prefix_placeholders, require, row_image
+from data_zoo.adapters.mmk12 import convert
+from data_zoo.records import guarded
 from data_zoo.registry import register_adapter
 from data_zoo.sources import read_parquet_rows, upstream_rows
 
 HUB_ID = "russwang/ThinkLite-VL-hard-11k"
-
-
-def convert(row: dict, split: str, bases: list, source: str) -> Example:
-    rid = str(require(row, "id", source))
-    where = f"id {rid} in {origin_of(row, source)}"
-    question = str(require(row, "problem", where))
-    answer, kind, choices, letter = classify(question, str(require(row, "answer", where)), where)
-    return Example(id=rid, source="thinklite", split=split, question=prefix_placeholders(question, 1), answer=answer,
-                   answer_kind=kind, choices=choices, gold_letter=letter,
-                   images=[row_image(row, ("image",), bases, where)], metadata={})
 
 
 @register_adapter("thinklite", splits=("train",), hub_id=HUB_ID, role="train", licence="MIT (card)",
@@ -40,4 +29,4 @@ def load(split: str, root: str | None, options: dict):
     else:
         rows, bases = upstream_rows(root, split, [], HUB_ID, f"thinklite:{split}@DIR")
     where = f"{root or HUB_ID} ({split})"
-    return guarded(rows, lambda r: convert(r, split, bases, where), lambda r, i: r.get("id") or f"row {i}")
+    return guarded(rows, lambda r: convert(r, split, bases, where, "thinklite", "problem", ()), lambda r, i: r.get("id") or f"row {i}")
