@@ -36,6 +36,9 @@ def test_logicvista_github_release(tmp_path, helpers):
                    ("v1_19", "C", "choice", "C", "inductive"), ("v1_20", "3", "integer", None, "deductive")]
     assert ds[0].question == "<image>" + LOGICVISTA["v1_0"]["question"]
     assert ds[0].metadata["capability"] == ["diagram", "ocr"]
+    from evals import benchmarks  # no scoring rule of its own: eval reports use the adapter's subsets
+
+    assert benchmarks.subset_keys(ds[0]) == {"skill": "inductive", "capability": ["diagram", "ocr"]}
     assert ds[3].images[0].path == str(tmp_path / "data" / "images" / "v1_20.png")
     with pytest.raises(DataError, match="git clone https://github.com/Yijia-Xiao/LogicVista"):
         load_dataset("logicvista:test")
