@@ -3,8 +3,8 @@
 Published as `qa_tuning.json` / `alignment.json` (lists of `{"image": "geoqa_plus/12.png", "conversations":
 [{"from": "human", "value": "<image>\\n...Question: ...\\nChoices:\\nA:40°\\n..."}, {"from": "gpt",
 "value": "... Answer:C"}]}`) next to `images.zip` (unzipped: `images/geo3k/`, `images/geoqa_plus/`), and as
-hub parquet with the same two columns (image paths only: the pictures exist only in `images.zip`, so this
-adapter always reads a local copy). The first human turn is the question with the G-LLaVA answer-format
+hub parquet with the same two columns (image paths only: the pictures exist only in `images.zip`). Without
+`@DIR` the adapter fetches `{split}.json` + `images.zip` once and unzips them (`hub_files.hub_release`). The first human turn is the question with the G-LLaVA answer-format
 instruction removed (the prompt template says how to answer); the gold is the final `Answer:` of the
 first gpt turn, an option letter turned into its option text when the question lists the options.
 Alignment rows are captions without a checkable answer: only `qa_tuning` is a split here.
@@ -16,10 +16,11 @@ import re
 from pathlib import Path
 
 from data_zoo.adapters.answers import classify
+from data_zoo.adapters.hub_files import hub_release
 from data_zoo.example import IMAGE_PLACEHOLDER, DataError, Example
 from data_zoo.records import guarded, image_ref, origin_of, prefix_placeholders, require, resolve_image_path
 from data_zoo.registry import register_adapter
-from data_zoo.sources import download_hint, read_json_records, read_parquet_rows, split_parquet_files
+from data_zoo.sources import read_json_records, read_parquet_rows, split_parquet_files
 
 HUB_ID = "Luckyjhg/Geo170K"
 _FINAL = re.compile(r"Answer\s*[:：]\s*(.+?)\s*\.?\s*$", re.IGNORECASE)
@@ -46,10 +47,8 @@ def _question(text: str) -> tuple[str, bool]:
 
 
 def _rows(root: str | None, split: str):
-    if root is None:
-        raise DataError(f"Geo170K's images exist only in its images.zip: {download_hint(HUB_ID, 'geo170k:' + split + '@DIR')} "
-                        "(unzip images.zip inside DIR first)")
-    base = Path(root)
+    base = Path(root) if root is not None else hub_release(HUB_ID, [f"{split}.json", "images.zip"],
+                                                           f"geo170k:{split}@DIR")
     if base.is_file():
         return iter(read_json_records(base)), [base.parent, base.parent / "images"]
     if (base / f"{split}.json").is_file():
@@ -62,11 +61,12 @@ def _rows(root: str | None, split: str):
 
 @register_adapter("geo170k", splits=("qa_tuning",), hub_id=HUB_ID, role="train", licence="not stated on card",
                   kinds=("choice", "integer", "float", "expression", "text"), subsets=("image_set",),
-                  needs="qa_tuning.json (or hub data/qa_tuning-*.parquet) + images/ unzipped from images.zip")
+                  needs="qa_tuning.json (or hub data/qa_tuning-*.parquet) + images/ unzipped from images.zip; without @DIR "
+                        "both are fetched once into $UEC_VLM_DATA")
 def load(split: str, root: str | None, options: dict):
     """Geo170K (G-LLaVA) QA tuning: 117K geometry QA pairs built from GeoQA+ and Geometry3K."""
     rows, bases = _rows(root, split)
-    where = f"{root} ({split})"
+    where = f"{root or HUB_ID} ({split})"
 
     def convert(item) -> Example:
         i, row = item

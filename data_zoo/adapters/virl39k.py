@@ -2,8 +2,9 @@
 
 Published as one `39Krelease.parquet` (columns `qid`, `question` with one `<image>` per image in order,
 `answer` as `\\boxed{...}`, `image`: a list of paths like `images/<qid>-0.jpg`, `category`, `source`,
-`PassRate_32BTrained`, `PassRate_7BUntrained`) next to `images.zip`. The images are not in the parquet,
-so the hub copy is read from a local download with `images.zip` unzipped beside the parquet.
+`PassRate_32BTrained`, `PassRate_7BUntrained`) next to `images.zip`. The images are not in the parquet
+(`datasets.load_dataset` on the repo would build an image folder without any text), so without `@DIR` the
+adapter fetches the parquet and the zip once and unzips it beside the parquet (`hub_files.hub_release`).
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from data_zoo.adapters.answers import classify
+from data_zoo.adapters.hub_files import hub_release
 from data_zoo.example import IMAGE_PLACEHOLDER, DataError, Example
 from data_zoo.records import guarded, image_ref, origin_of, require, resolve_image_path
 from data_zoo.registry import register_adapter
-from data_zoo.sources import download_hint, read_parquet_rows
+from data_zoo.sources import read_parquet_rows
 
 HUB_ID = "TIGER-Lab/ViRL39K"
 PARQUET = "39Krelease.parquet"
@@ -50,13 +52,11 @@ def convert(row: dict, split: str, base: Path, source: str) -> Example:
 
 @register_adapter("virl39k", splits=("train",), hub_id=HUB_ID, role="train", licence="MIT (card)",
                   kinds=("choice", "integer", "float", "expression", "list", "text"), subsets=("category", "source"),
-                  needs=f"{PARQUET} + images/ unzipped from images.zip in the same folder (multi-image rows)")
+                  needs=f"{PARQUET} + images/ unzipped from images.zip in the same folder (multi-image rows); "
+                        "without @DIR both are fetched once into $UEC_VLM_DATA")
 def load(split: str, root: str | None, options: dict):
     """ViRL39K: 38,870 curated verifiable problems (8 categories, pass-rate annotations), multi-image."""
-    if root is None:
-        raise DataError(f"ViRL39K's images exist only in its images.zip: "
-                        f"{download_hint(HUB_ID, 'virl39k:train@DIR')} (unzip images.zip inside DIR first)")
-    path = Path(root)
+    path = Path(root) if root is not None else hub_release(HUB_ID, [PARQUET, "images.zip"], "virl39k:train@DIR")
     parquet = path if path.is_file() else path / PARQUET
     if not parquet.is_file():
         raise DataError(f"ViRL39K file not found: {parquet} (the release's {PARQUET})")

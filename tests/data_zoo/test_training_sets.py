@@ -40,7 +40,7 @@ def test_geoqa_r1v_and_clevr_hub_parquet(tmp_path, helpers):
                                         "3", "integer", None, None)]
 
 
-def test_geo170k_qa_tuning_json_and_parquet(tmp_path, helpers):
+def test_geo170k_qa_tuning_json_parquet_and_fetched_copy(tmp_path, helpers, monkeypatch):
     q = ("<image>\nFirst perform reasoning, then finally select the question from the choices in the following format:"
          " Answer: xxx.\nQuestion:As shown in the figure, in triangle ABC, angle A = 80.0, angle B = 60.0, DE parallel"
          "  BC, then the size of angle CED is ()\nChoices:\nA:40°\nB:60°\nC:120°\nD:140°")
@@ -68,9 +68,17 @@ def test_geo170k_qa_tuning_json_and_parquet(tmp_path, helpers):
                               "conversations": List({"from": Value("string"), "value": Value("string")})})
     (tmp_path / "qa_tuning.json").unlink()
     assert [_fields(e) for e in load_dataset(f"geo170k:qa_tuning@{tmp_path}")] == [_fields(e) for e in ds]
-    with pytest.raises(DataError, match="only in its images.zip.*huggingface-cli download --repo-type dataset "
-                                        "Luckyjhg/Geo170K.*`geo170k:qa_tuning@DIR`"):
+    monkeypatch.setenv("UEC_VLM_DATA", str(tmp_path / "cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(DataError, match="Luckyjhg/Geo170K.*offline mode is set.*huggingface-cli download --repo-type "
+                                        "dataset Luckyjhg/Geo170K.*`geo170k:qa_tuning@DIR` \\(unzip its images.zip"):
         load_dataset("geo170k:qa_tuning")
+    fetched = tmp_path / "cache" / "Luckyjhg__Geo170K"  # a finished fetch is read without the network
+    fetched.mkdir(parents=True)
+    helpers.dump(fetched / "qa_tuning.json", rows[:2])
+    (tmp_path / "images").rename(fetched / "images")
+    (fetched / ".complete").write_text("qa_tuning.json\nimages.zip\n")
+    assert [_fields(e) for e in load_dataset("geo170k:qa_tuning")] == [_fields(e) for e in ds]
 
 
 def test_mmk12_letters_with_and_without_listed_options(tmp_path, helpers):
@@ -89,7 +97,7 @@ def test_mmk12_letters_with_and_without_listed_options(tmp_path, helpers):
     assert ds[0].question.startswith("<image>Which is the refractive index?")
 
 
-def test_virl39k_release_parquet_multi_image_order(tmp_path, helpers):
+def test_virl39k_release_parquet_multi_image_order(tmp_path, helpers, monkeypatch):
     rows = {"qid": ["a1", "b2", "c3"],
             "question": ["<image>\n<image>\nWhich image shows more apples? Options: (A) first (B) second",
                          "<image>What is the angle?", "Compute 2+3."],
@@ -113,7 +121,9 @@ def test_virl39k_release_parquet_multi_image_order(tmp_path, helpers):
                               "PassRate_7BUntrained": 0.125}
     assert unbox("\\boxed{\\frac{1}{2}}") == "\\frac{1}{2}" and unbox("\\boxed{1} and \\boxed{2}") == \
         "\\boxed{1} and \\boxed{2}"
-    with pytest.raises(DataError, match="only in its images.zip.*TIGER-Lab/ViRL39K"):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("UEC_VLM_DATA", str(tmp_path / "cache"))
+    with pytest.raises(DataError, match="TIGER-Lab/ViRL39K.*offline mode.*`virl39k:train@DIR` \\(unzip its images.zip"):
         load_dataset("TIGER-Lab/ViRL39K@train")
 
 
