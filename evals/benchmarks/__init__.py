@@ -7,7 +7,7 @@ Each rule module provides:
 and optionally
     aggregate(examples, correct) -> dict         benchmark-level metrics beyond accuracy (We-Math 4-D)
 
-Sources without a rule (geometry3k, geoqa, counting, synthgeo, dynamath, logicvista, ...) use the shared
+Sources without a rule (geometry3k, geoqa, counting, synthgeo, logicvista, ...) use the shared
 graders `uec_vlm.rewards.grade`, broken down by the `subsets` their adapter registers.
 """
 
@@ -24,6 +24,7 @@ _RULES: dict[str, str] = {
     "mathvision": "evals.benchmarks.mathvision",
     "wemath": "evals.benchmarks.wemath",
     "mathverse": "evals.benchmarks.mathverse",
+    "dynamath": "evals.benchmarks.dynamath",
 }
 
 SHARED_LABEL = "shared graders (uec_vlm.rewards.grade)"

@@ -68,6 +68,18 @@ def test_dynamath_variants_and_answer_types(tmp_path, helpers):
     assert load_dataset(f"dynamath:sample_variant1@{tmp_path}")[1].answer == "1.5"
     with pytest.raises(DataError, match="unknown split 'variant3'.*sample_variant1"):
         load_dataset(f"dynamath:variant3@{tmp_path}")
+    both = load_dataset(f"dynamath:all@{tmp_path}")  # the variants on disk (2 of 10) as one set, for worst-case
+    assert [(e.id, e.metadata["seed_id"], e.metadata["variant"]) for e in both][:4] == [
+        ("1@v1", "1", 1), ("2@v1", "2", 1), ("3@v1", "3", 1), ("1@v2", "1", 2)]
+    from evals import benchmarks
+
+    responses = {"1@v1": "<answer>B</answer>", "1@v2": "\\boxed{(B)}", "2@v1": "\\boxed{1.5004}",
+                 "2@v2": "\\boxed{2.9}", "3@v1": "The answer is y = x^2", "3@v2": "the answer is y=x^2."}
+    grades = {e.id: benchmarks.score(e, responses[e.id]).correct for e in both}
+    assert grades == {"1@v1": True, "1@v2": True, "2@v1": True, "2@v2": False, "3@v1": True, "3@v2": True}
+    extra = benchmarks.aggregate("dynamath", list(both), [[grades[e.id]] for e in both])
+    assert extra == {"worst_case_accuracy (seed right on all its variants, first sample)": 2 / 3,
+                     "average_accuracy (first sample)": 5 / 6, "seeds": 3, "variants_per_seed": {"min": 2, "max": 2}}
 
 
 def test_mathverse_vision_versions_filter(tmp_path, helpers):
