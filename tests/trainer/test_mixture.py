@@ -95,7 +95,7 @@ def test_mixture_run_logs_sources_warns_and_resumes_exactly(make_cfg, tmp_path, 
     from uec_vlm.trainer.run_dir import read_metrics
 
     mix = ("grpo", "data.train=[synthgeo:train?n=8&seed=0, synthgeo:validation?n=4&seed=0]", "data.train_weights=[1, 3]",
-           "trainer.save_every=1", "data.overlap_check=[synthgeo:validation?n=4&seed=0]")
+           "trainer.save_every=1", "data.overlap_check=[eval.suite]", "eval.suite=[synthgeo:validation?n=4&seed=0]")
     Trainer(make_cfg(*mix, "trainer.steps=2", out=tmp_path / "straight")).train()
     out = capsys.readouterr().out
     assert "data: mixture synthgeo/train (8 examples, p=0.250), synthgeo/validation (4 examples, p=0.750)" in out

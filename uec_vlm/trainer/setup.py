@@ -129,7 +129,9 @@ class TrainingSetup:
         if cfg.data.overlap_check and dist_utils.is_main():
             from data_zoo.overlap import contamination_warnings
 
-            for line in contamination_warnings(self.train_sets, cfg.data.overlap_check, cfg.data.overlap_threshold,
+            named = {"data.val": [cfg.data.val] if cfg.data.val else [], "eval.suite": list(cfg.eval.suite)}
+            specs = [x for s in cfg.data.overlap_check for x in named.get(s, [s])]
+            for line in contamination_warnings(self.train_sets, specs, cfg.data.overlap_threshold,
                                                adapter_modules=cfg.data.adapter_modules):
                 print(line)
         self.filtered_prompts: list[str] = []
