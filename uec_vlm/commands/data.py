@@ -103,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
             for name, ad in sorted(adapters(mods).items()):
                 splits = ",".join(ad.splits) or "any"
                 hub = f" hub={ad.hub_id}" if ad.hub_id else ""
-                print(f"{name:12s} splits={splits}{hub}\n             needs: {ad.needs}")
+                use = f" use={ad.role}" if ad.role else ""
+                print(f"{name:12s} splits={splits}{hub}{use}\n             needs: {ad.needs}")
             return 0
         if args.data_command == "show":
             ds = load_dataset(args.spec, adapter_modules=mods)
