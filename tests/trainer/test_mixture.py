@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -109,3 +114,24 @@ def test_mixture_run_logs_sources_warns_and_resumes_exactly(make_cfg, tmp_path, 
     assert "data/synthgeo/validation/drawn_total" in keys and "data/synthgeo/train/drawn_total" in keys
     assert [{k: r.get(k) for k in keys} for r in a] == [{k: r.get(k) for k in keys} for r in b]
     assert a[-1]["data/synthgeo/train/drawn_total"] + a[-1]["data/synthgeo/validation/drawn_total"] == 4.0
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_two_gloo_ranks_share_one_sequence(tmp_path, sets):
+    """Real torch.distributed (gloo, 2 processes): rank r gets global draws r, r+2, ... of the one sequence."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(Path(__file__).parents[2]))
+    worker = Path(__file__).with_name("dist_mixture_worker.py")
+    out = tmp_path / "draws.json"
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={_free_port()}",
+                           str(worker), str(out)], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = json.loads(out.read_text())
+    single = _uids(MixtureStream(sets, [1, 2], seed=11).next(14))
+    assert got["draws"] == [single[0::2], single[1::2]] and got["state"]["taken"] == 7
