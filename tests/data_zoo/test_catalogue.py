@@ -1,5 +1,6 @@
 """docs/data_zoo.md's adapter table is generated from the registry: this test fails when they disagree."""
 
+import argparse
 from pathlib import Path
 
 import pytest
@@ -27,3 +28,20 @@ def test_table_rows_and_escaping():
     with pytest.raises(DataError, match="no generated adapter table"):
         replace_section("# doc without markers\n", "|t|", "x.md")
     assert replace_section(f"a\n{BEGIN}\nold\n{END}\nb", "|t|", "x.md") == f"a\n{BEGIN}\n|t|\n{END}\nb"
+
+
+def test_cli_prints_and_updates_the_table(tmp_path, capsys):
+    from uec_vlm.commands import data as data_cmd
+
+    def cli(*argv):
+        parser = argparse.ArgumentParser()
+        data_cmd.add_arguments(parser)
+        return data_cmd.run(parser.parse_args(list(argv)))
+
+    assert cli("list", "--markdown") == 0
+    assert capsys.readouterr().out == markdown_table(catalogue()) + "\n"
+    doc = tmp_path / "d.md"
+    doc.write_text(f"# t\n{BEGIN}\nstale\n{END}\nafter\n")
+    assert cli("list", "--markdown", "--update", str(doc)) == 0 and capsys.readouterr().out.endswith("updated\n")
+    assert doc.read_text() == f"# t\n{BEGIN}\n{markdown_table(catalogue())}\n{END}\nafter\n"
+    assert cli("list", "--markdown", "--update", str(doc)) == 0 and "already up to date" in capsys.readouterr().out

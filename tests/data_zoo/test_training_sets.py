@@ -46,7 +46,8 @@ def test_geo170k_qa_tuning_json_parquet_and_fetched_copy(tmp_path, helpers, monk
          "  BC, then the size of angle CED is ()\nChoices:\nA:40°\nB:60°\nC:120°\nD:140°")
     rows = [{"image": "geoqa_plus/0.png", "conversations": [
                 {"from": "human", "value": q},
-                {"from": "gpt", "value": "angle C = 40°, so angle CED = 180° - 40° = 140°.\nAnswer:D"}]},
+                {"from": "gpt", "value": "Since angle A = 80° and angle B = 60°, angle C = 40°. Since DE is parallel to "
+                                         "BC, angle CED = 180° - 40° = 140°. Therefore, the answer is option D.\nAnswer:D"}]},
             {"image": "geo3k/train/1/img_diagram.png", "conversations": [
                 {"from": "human", "value": "<image>\nFind x."}, {"from": "gpt", "value": "x = 2\\sqrt{3}. Answer: 2\\sqrt{3}"}]},
             {"image": "geoqa_plus/2.png", "conversations": [
