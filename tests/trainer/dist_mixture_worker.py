@@ -21,3 +21,6 @@ else:
 if dist_utils.is_main():
     with open(sys.argv[1], "w") as f:
         json.dump({"draws": everyone, "state": stream.state_dict()}, f)
+if dist_utils.world_size() > 1:  # leaving with live gloo threads can abort the process at exit
+    dist.barrier()
+    dist.destroy_process_group()
