@@ -75,6 +75,16 @@ def run(shared: Path) -> dict:
     return out
 
 
+def markdown_rows(result: dict) -> list[str]:
+    """The rows of the precision table in docs/data_zoo.md (the default setting marked)."""
+    rows = []
+    for s in result["settings"]:
+        default = " (default)" if (s["hash_bits"], s["max_bits"], s["min_text"]) == (64, 6, 0.5) else ""
+        rows.append(f"| {s['hash_bits']} | {s['max_bits']} | {s['min_text']}{default} | {s['true_positives']} | "
+                    f"{s['false_positives']} | {s['precision']:.3f} | {s['recall']:.3f} | {s['synthgeo_test_flagged']} |")
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--shared", default=str(Path(__file__).resolve().parents[1].parent / "shared"))
@@ -82,8 +92,7 @@ def main() -> None:
     args = ap.parse_args()
     result = run(Path(args.shared))
     Path(args.out).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    for s in result["settings"]:
-        print(s)
+    print("\n".join(markdown_rows(result)))
 
 
 if __name__ == "__main__":

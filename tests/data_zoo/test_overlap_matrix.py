@@ -80,3 +80,16 @@ def test_corrupt_image_names_the_record(tmp_path):
     (tmp_path / "t.jsonl").write_text(json.dumps({"id": "q", "question": "Q?", "answer": "1", "image": "bad.png"}))
     with pytest.raises(DataError, match="record generic/train/q: unreadable or corrupt image"):
         overlap_matrix({"t": load_dataset(str(tmp_path / "t.jsonl"))}, {"t": load_dataset(str(tmp_path / "t.jsonl"))})
+
+
+def test_doc_precision_table_matches_the_bench_output():
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("overlap_precision", root / "bench" / "overlap_precision.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    rows = bench.markdown_rows(json.loads((root / "docs" / "overlap_precision.json").read_text()))
+    doc = (root / "docs" / "data_zoo.md").read_text().splitlines()
+    assert len(rows) == 5 and all(r in doc for r in rows)
