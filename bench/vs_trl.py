@@ -19,7 +19,8 @@ def compare(size: str, repeats: int, w: Workload, profile: str = "", checkpointi
     loaded machine inflates far less than wall time; with 1 thread per process it holds no spin-waiting)."""
     args = {"size": size, "prompts": w.prompts, "n": w.n, "new_tokens": w.new_tokens,
             "image_tokens": w.image_tokens, "images": w.images, "warmup": 0, "steps": 1, "lr": 1e-5,
-            "micro_batch_size": 16, "gradient_checkpointing": checkpointing}
+            # Micro-batches of 16 rows (fewer when the step has fewer: TRL needs a whole number of them).
+            "micro_batch_size": min(16, w.prompts * w.n), "gradient_checkpointing": checkpointing}
     runs: dict[str, list[dict]] = {"ours": [], "trl": []}
     for r in range(repeats):
         runs["ours"].append(run_child("worker_ours.py", dict(args, flops=flops and r == 0), timeout=3600,
