@@ -189,7 +189,7 @@ smaller batch (2 prompts x 8 samples x 32 tokens) to keep one TRL step within mi
 
 ## 3. Scaling of our step time
 
-{chr(10).join(scale_text) or missing}
+{(chr(10) * 2).join(scale_text) or missing}
 
 ### Processes
 

@@ -133,7 +133,9 @@ def section(result: dict, size: str, png: Path) -> str:
     return (f"The {size} model; base cell {b['prompts']} prompts x {b['n']} samples x {b['new_tokens']} "
             f"tokens x {b['images']} image of {b['image_tokens']} tokens, one axis varied at a time; {warm} "
             "one timed step per cell, all cells in one process at 1 thread, times in CPU seconds (peak RSS "
-            "sampled during the cell). "
+            "sampled during the cell; the cells share one process and each builds a fresh trainer whose "
+            "predecessors' memory is not all returned to the OS, so after the first cell the peak RSS column "
+            "is an upper bound that grows with the cells run before, most visibly at 100M). "
             "`growth / linear` = (time ratio to the first cell) / (value ratio): <= 1 means no faster than "
             "linear. Responses of a random-initialised model stop early sometimes, so the mean new tokens "
             f"column says how many were actually generated.\n\n{table(head, lines)}\n\n![scaling]({rel})")
