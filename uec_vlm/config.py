@@ -7,7 +7,7 @@ Every field's `help` is what `uec-vlm config --help-fields` prints; keep them ac
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 
 def f(default, help: str, **kw):  # noqa: A002 - `help` mirrors TRL/argparse naming
@@ -107,15 +107,27 @@ class OverlongConfig:
 
 
 @dataclass
+class NoisyRolloutConfig:
+    enabled: bool = f(False, "NoisyRollout (arXiv 2504.13055): part of each group is generated from Gaussian-perturbed images; every sample is trained on the clean image.")
+    n_noisy: int = f(0, "Rollouts per prompt generated from the perturbed image (of rollout.n; the paper: half).")
+    noise_std: float = f(0.3, "Initial std of the Gaussian pixel noise, in [0, 1] pixel units.")
+    anneal_steps: int = f(0, "Noise std decays linearly to 0 over this many training steps (0 = constant).")
+
+
+@dataclass
 class AlgoConfig:
-    advantage: str = f("grpo", "Advantage estimator: `grpo` (group mean/std), `drgrpo` (no std), `rloo`, or a registered name.")
+    advantage: str = f("grpo", "Advantage estimator: `grpo` (group mean/std), `drgrpo` (no std), `rloo`, `reinforce_pp_baseline`, `passk_max`, `passk`, or a registered name.")
+    policy_loss: str = f("ppo_clip", "Per-token policy loss: `ppo_clip`, `gspo` (sequence-level ratio), `cispo` (clipped IS weight), `ce_gppo` (bounded gradients of clipped tokens), or a registered name.")
+    top_entropy_quantile: float = f(1.0, "Train only on the top fraction of tokens by entropy (arXiv 2506.01939: 0.2); 1.0 = every token.")
+    params: dict[str, dict[str, Any]] = f({}, "Keyword parameters of the selected registered algorithms, keyed by name, e.g. `algo.params.passk.k=4`; checked against the function's signature at load.")
+    modules: list[str] = f([], "Python modules to import so that their algorithms register (your own algorithms outside uec_vlm/algos).")
     loss_agg: Literal["token-mean", "seq-mean-token-mean", "seq-mean-token-sum-norm"] = f("token-mean", "Loss aggregation over tokens.")
     clip_low: float = f(0.2, "PPO lower clip epsilon.")
     clip_high: float = f(0.2, "PPO upper clip epsilon (DAPO clip-higher: 0.28).")
     dual_clip: float | None = f(3.0, "Dual-clip constant c for negative advantages (null disables).")
     kl_coef: float = f(0.0, "KL-to-reference loss coefficient; the reference model is loaded only when > 0.")
     kl_kind: Literal["k1", "k2", "k3"] = f("k3", "KL estimator (k3 = low_var_kl as in verl/EasyR1).")
-    entropy_control: str = f("none", "`none`, `bonus`, `aer`, `kl_cov`, `clip_cov`, `entropy_adv`.")
+    entropy_control: str = f("none", "`none`, `bonus`, `aer`, `kl_cov`, `clip_cov`, `entropy_adv`, `skywork`, `entropic`, or a registered name (parameters of the last three in algo.params.<name>).")
     entropy_coef: float = f(0.0, "Fixed entropy bonus coefficient (entropy_control=bonus).")
     aer: AERConfig = field(default_factory=AERConfig, metadata={"help": "AER-style adaptive entropy controller."})
     kl_cov: KLCovConfig = field(default_factory=KLCovConfig, metadata={"help": "KL-Cov settings."})
@@ -125,6 +137,7 @@ class AlgoConfig:
     max_resample_rounds: int = f(3, "Cap on extra generation rounds for dynamic sampling.")
     overlong: OverlongConfig = field(default_factory=OverlongConfig, metadata={"help": "DAPO overlong shaping."})
     reward_scale: Literal["01", "pm1"] = f("01", "Accuracy reward as {0,1} or {-1,+1} (DAPO).")
+    noisy_rollout: NoisyRolloutConfig = field(default_factory=NoisyRolloutConfig, metadata={"help": "NoisyRollout: rollouts on perturbed images."})
 
 
 @dataclass
@@ -252,8 +265,9 @@ def validate(cfg: Config) -> Config:
     ks_bad = [k for k in cfg.eval.ks if k < 1 or k > (1 if cfg.eval.greedy else cfg.eval.n)]
     if ks_bad:
         problems.append(f"eval.ks {ks_bad} must satisfy 1 <= k <= eval.n ({cfg.eval.n}{', greedy forces n=1' if cfg.eval.greedy else ''})")
-    if cfg.algo.entropy_control not in {"none", "bonus", "aer", "kl_cov", "clip_cov", "entropy_adv"}:
-        problems.append(f"algo.entropy_control={cfg.algo.entropy_control!r}: allowed none, bonus, aer, kl_cov, clip_cov, entropy_adv")
+    from uec_vlm.algos.rules import check_algo_config  # the algorithms' own rules live next to them
+
+    problems.extend(check_algo_config(cfg))
     if cfg.trainer.micro_batch_size < 1:
         problems.append("trainer.micro_batch_size must be >= 1")
     if cfg.trainer.prompts_per_step < 1:

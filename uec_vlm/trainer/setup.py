@@ -79,7 +79,7 @@ def build_control(cfg: Config):
     name = a.entropy_control
     params = {"none": {}, "bonus": {"coef": a.entropy_coef}, "aer": to_dict(a.aer), "kl_cov": to_dict(a.kl_cov),
               "clip_cov": to_dict(a.clip_cov), "entropy_adv": to_dict(a.entropy_adv)}
-    return ENTROPY_CONTROLS.get(name)(**params.get(name, {}))
+    return ENTROPY_CONTROLS.get(name)(**params.get(name, a.params.get(name, {})))
 
 
 class TrainingSetup:
@@ -135,7 +135,9 @@ class TrainingSetup:
             clip_low=cfg.algo.clip_low, clip_high=cfg.algo.clip_high, dual_clip=cfg.algo.dual_clip,
             kl_coef=cfg.algo.kl_coef, kl_kind=cfg.algo.kl_kind, loss_agg=cfg.algo.loss_agg,
             max_new_tokens=cfg.rollout.max_new_tokens, grad_clip=o.grad_clip,
-            importance_correction=cfg.uec.importance_correction)
+            importance_correction=cfg.uec.importance_correction, policy_loss=cfg.algo.policy_loss,
+            policy_loss_kwargs=dict(cfg.algo.params.get(cfg.algo.policy_loss, {})),
+            top_entropy_quantile=cfg.algo.top_entropy_quantile)
         u = cfg.uec
         n0 = u.n0 or t.prompts_per_step * cfg.rollout.n
         self.batch_buffer = BatchBuffer(n0) if (u.enabled and u.batch_buffer) else None
