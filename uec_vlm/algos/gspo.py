@@ -63,4 +63,7 @@ def _gspo_rule(cfg) -> list[str]:
     if a.top_entropy_quantile < 1.0:
         out.append("algo.policy_loss=gspo optimises whole sequences; algo.top_entropy_quantile="
                    f"{a.top_entropy_quantile} would drop tokens from the sequence ratio's gradient: use 1.0")
+    if cfg.uec.enabled and cfg.uec.importance_correction:
+        out.append("algo.policy_loss=gspo with uec.importance_correction=true: per-token importance weights have "
+                   "no meaning under one sequence-level ratio; set uec.importance_correction=false")
     return out

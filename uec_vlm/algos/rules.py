@@ -56,6 +56,16 @@ def import_modules(modules: list[str]) -> list[str]:
     return problems
 
 
+def control_params(cfg) -> dict[str, Any]:
+    """Constructor keywords of the selected entropy control: its typed section, or algo.params.<name>."""
+    from dataclasses import asdict
+
+    a = cfg.algo
+    typed = {"none": {}, "bonus": {"coef": a.entropy_coef}, "aer": asdict(a.aer), "kl_cov": asdict(a.kl_cov),
+             "clip_cov": asdict(a.clip_cov), "entropy_adv": asdict(a.entropy_adv)}
+    return dict(typed.get(a.entropy_control, a.params.get(a.entropy_control, {})))
+
+
 def _selected(cfg) -> list[tuple[str, str, Any]]:
     """(kind, name, registered object) of the advantage, policy loss and entropy control the config selects."""
     from .advantages import ADVANTAGES
@@ -97,6 +107,12 @@ def check_algo_config(cfg) -> list[str]:
         if unknown:
             problems.append(f"algo.params.{name}: unknown key(s) {unknown}; {kind} {name!r} accepts "
                             f"{sorted(allowed) or 'no parameters'}")
+    if not problems and a.entropy_control in known:
+        try:  # bad parameter VALUES (e.g. a target of 0) fail now, not when training starts
+            known[a.entropy_control][1](**control_params(cfg))
+        except (TypeError, ValueError) as e:
+            where = TYPED_CONTROLS.get(a.entropy_control) or f"algo.params.{a.entropy_control}"
+            problems.append(f"{where}: {e}")
     if not 0.0 < a.top_entropy_quantile <= 1.0:
         problems.append(f"algo.top_entropy_quantile must be in (0, 1] (got {a.top_entropy_quantile})")
     for rule in CONFIG_RULES.values():

@@ -74,12 +74,9 @@ def build_backend(cfg: Config, model, processor):
 
 def build_control(cfg: Config):
     from uec_vlm.algos.entropy import ENTROPY_CONTROLS
+    from uec_vlm.algos.rules import control_params
 
-    a = cfg.algo
-    name = a.entropy_control
-    params = {"none": {}, "bonus": {"coef": a.entropy_coef}, "aer": to_dict(a.aer), "kl_cov": to_dict(a.kl_cov),
-              "clip_cov": to_dict(a.clip_cov), "entropy_adv": to_dict(a.entropy_adv)}
-    return ENTROPY_CONTROLS.get(name)(**params.get(name, a.params.get(name, {})))
+    return ENTROPY_CONTROLS.get(cfg.algo.entropy_control)(**control_params(cfg))
 
 
 class TrainingSetup:
