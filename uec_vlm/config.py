@@ -190,6 +190,7 @@ class SFTConfig:
 class TrainerConfig:
     steps: int = f(100, "Rollout steps (each samples prompts_per_step prompts).")
     prompts_per_step: int = f(8, "Prompts sampled per step.")
+    rollout_token_budget: int = f(0, "Stop once this many response tokens were generated in all (rollouts, UEC exploration, DAPO resampling; summed over ranks); 0 = off. Equal-budget studies set it with trainer.steps as a cap.")
     ppo_epochs: int = f(1, "Passes over each update batch.")
     mini_batch_size: int = f(0, "Samples per optimizer step (0 = the whole update batch).")
     micro_batch_size: int = f(8, "Samples per forward/backward (gradient accumulation, normalised by token count).")

@@ -72,6 +72,7 @@ class Trainer:
                                                                             self.cfg, self.step)
         for i in range(0, len(prompts), r.prompts_per_batch):
             completions.extend(generate(prompts[i:i + r.prompts_per_batch], params))
+        self.s.rollout_tokens += sum(len(c.token_ids) for group in completions for c in group)
         samples = make_samples(prompts, examples, completions, first_group_id=self.s.next_group_id(len(prompts)),
                                temperature=temperature, is_exploration=exploration)
         with self.phase("reward"):
@@ -329,16 +330,21 @@ class Trainer:
         step = s.start_step
         for step in range(s.start_step + 1, t.steps + 1):
             metrics = self.train_step(step)
-            if t.val_every and step % t.val_every == 0 and step < t.steps:
+            metrics["perf/rollout_tokens"] = dist_utils.all_reduce_sum(float(s.rollout_tokens))
+            # The token budget (equal-budget comparisons) ends the run like its last step would.
+            last = step == t.steps or 0 < t.rollout_token_budget <= metrics["perf/rollout_tokens"]
+            if t.val_every and step % t.val_every == 0 and not last:
                 metrics.update(self.validate(step))
-            if step == t.steps:
+            if last:
                 v = self.validate(step)
                 history_val[step] = v
                 metrics.update(v)
             metrics["perf/peak_mem_gb"] = s.peak_memory_gb()
             s.logger.log(step, metrics)
-            if (t.save_every and step % t.save_every == 0) or step == t.steps:
+            if (t.save_every and step % t.save_every == 0) or last:
                 s.save(step, metrics)
+            if last:
+                break
         summary = s.finish(step, history_val)
         return summary
 

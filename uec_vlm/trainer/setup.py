@@ -144,6 +144,7 @@ class TrainingSetup:
         self.group_counter = 0
         self.rollout_calls = 0
         self.updates = 0
+        self.rollout_tokens = 0  # response tokens this rank generated (trainer.rollout_token_budget)
 
         self.start_step = 0
         if ckpt is not None:
@@ -207,6 +208,7 @@ class TrainingSetup:
             "group_counter": self.group_counter,
             "rollout_calls": self.rollout_calls,
             "updates": self.updates,
+            "rollout_tokens": self.rollout_tokens,
             "filtered_prompts": list(self.filtered_prompts),
         }
 
@@ -238,6 +240,7 @@ class TrainingSetup:
         self.torch_gen.set_state(ts["torch_gen"])
         self.group_counter, self.rollout_calls, self.updates = ts["group_counter"], ts["rollout_calls"], ts["updates"]
         self.filtered_prompts = list(ts.get("filtered_prompts", []))
+        self.rollout_tokens = int(ts.get("rollout_tokens", 0))
         self.start_step = int(read_checkpoint_meta(ckpt)["step"])
         self.backend.update_weights(self.model)
         print(f"resumed from {ckpt} (step {self.start_step})")
@@ -262,6 +265,7 @@ class TrainingSetup:
             "run": str(self.run_dir.root),
             "steps": step,
             "optimizer_updates": self.updates,
+            "rollout_tokens": dist_utils.all_reduce_sum(float(self.rollout_tokens)),
             "prompts_filtered_too_long": len(self.filtered_prompts),
             "train_records_skipped": len(self.train_set.skipped),
             "validation": {str(k): v for k, v in history_val.items()},
