@@ -361,7 +361,8 @@ def _colour_sequence(rng: random.Random, k: int) -> list[str]:
 def _stripes_problem(rng: random.Random, k: int) -> Problem:
     """k vertical colour bands with jittered boundaries; the answer lists their colours left to right."""
     names = _colour_sequence(rng, k)
-    cuts = tuple(round(i / k + rng.uniform(-0.4, 0.4) / k, 2) for i in range(1, k))
+    # Boundaries on a 1/20 grid: two different keys never draw the same picture (held-out by pixels too).
+    cuts = tuple(round((i / k + rng.uniform(-0.4, 0.4) / k) * 20) / 20 for i in range(1, k))
 
     def draw(size):
         img, d, _, lw = _canvas(size)
