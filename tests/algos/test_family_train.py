@@ -57,3 +57,15 @@ def test_entropic_state_is_restored_on_resume(make_cfg, tmp_path):
     resumed.train()
     assert resumed.s.control.state_dict() == pytest.approx(straight.s.control.state_dict())
     assert straight.s.control.h0 > 0 and straight.s.control.alpha != 0.0
+
+
+def test_token_budget_ends_the_run_and_a_resume_does_nothing(make_cfg, tmp_path):
+    cfg = make_cfg("grpo", "trainer.steps=50", "trainer.rollout_token_budget=40", out=tmp_path / "budget")
+    summary = Trainer(cfg).train()
+    rows = read_metrics(tmp_path / "budget" / "metrics.jsonl")
+    tokens = [r["perf/rollout_tokens"] for r in rows]
+    # 2 prompts x 4 samples x <= 5 tokens = at most 40 tokens a step: the budget ends it within a few steps
+    assert tokens[-1] >= 40 and all(t < 40 for t in tokens[:-1]) and summary["steps"] == rows[-1]["step"] < 50
+    assert summary["rollout_tokens"] == tokens[-1]
+    again = Trainer(cfg).train()  # resume=auto finds the budget spent: no further step
+    assert again["steps"] == summary["steps"] and len(read_metrics(tmp_path / "budget" / "metrics.jsonl")) == len(rows)

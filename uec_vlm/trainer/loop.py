@@ -328,6 +328,8 @@ class Trainer:
                 history_val[0] = v
                 s.logger.log(0, v)
         step = s.start_step
+        if 0 < t.rollout_token_budget <= dist_utils.all_reduce_sum(float(s.rollout_tokens)):
+            return s.finish(step, history_val)  # resumed a run that already spent its token budget
         for step in range(s.start_step + 1, t.steps + 1):
             metrics = self.train_step(step)
             metrics["perf/rollout_tokens"] = dist_utils.all_reduce_sum(float(s.rollout_tokens))
