@@ -35,12 +35,10 @@ def test_cispo_clips_the_weight_not_the_gradient():
     logp = torch.log(torch.tensor([[0.5, 0.2]]))
     old = torch.log(torch.tensor([[0.25, 0.4]]))
     adv, mask = torch.ones(1, 2), torch.ones(1, 2)
-    loss, grad, m = _grad("cispo", logp, old, adv, mask, clip_low=1.0, clip_high=0.5)
+    loss, grad, m = _grad("cispo", logp, old, adv, mask, clip_low=0.2, clip_high=0.5)
     torch.testing.assert_close(loss, torch.tensor([[1.5 * math.log(2), 0.5 * math.log(5)]]))
-    torch.testing.assert_close(grad, torch.tensor([[-1.5, -0.5]]))
+    torch.testing.assert_close(grad, torch.tensor([[-1.5, -0.5]]))  # no lower bound: w = .5 stays
     assert m["cispo_clip_frac"].item() == 0.5
-    _, grad, _ = _grad("cispo", logp, old, adv, mask, clip_low=0.2, clip_high=0.5)  # lower cap .8
-    torch.testing.assert_close(grad, torch.tensor([[-1.5, -0.8]]))
 
 
 def test_ce_gppo_keeps_bounded_gradients_of_clipped_tokens():

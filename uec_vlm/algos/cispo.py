@@ -16,7 +16,7 @@ def cispo_token_loss(
     advantages: torch.Tensor,
     mask: torch.Tensor,
     *,
-    clip_low: float = 1.0,
+    clip_low: float = 0.2,
     clip_high: float = 4.0,
     dual_clip: float | None = None,
     generator: torch.Generator | None = None,
@@ -24,18 +24,17 @@ def cispo_token_loss(
     """CISPO per token, [N, T] -> [N, T]:
 
         r = exp(logp - old_logp)  (log-ratio clamped to [-20, 20])
-        L = -sg(clip(r, 1 - clip_low, 1 + clip_high)) * A * logp
+        L = -sg(min(r, 1 + clip_high)) * A * logp
 
-    Every token keeps a gradient (-w A d logp); clipping only bounds its weight w. clip_low >= 1 means no
-    lower bound (MiniMax-M1 and TRL: only an upper cap; the preset's clip_high 4.0 caps w at 5.0, TRL's
-    ``epsilon_high`` for cispo). No dual clip (refused at config load). Metrics: cispo_clip_frac (A > 0 and
-    r above the cap, as TRL logs it), approx_kl, ratio_mean.
+    Every token keeps a gradient (-w A d logp); clipping only bounds its weight w from above. There is no
+    lower bound (MiniMax-M1 sets its epsilon_low "large"; TRL clamps only at epsilon_high), so ``clip_low``
+    is not used. The preset's clip_high 4.0 caps w at 5.0, TRL's ``epsilon_high`` for cispo. No dual clip
+    (refused at config load). Metrics: cispo_clip_frac (A > 0 and r above the cap, as TRL logs it),
+    approx_kl, ratio_mean.
     """
     check_token_shapes(mask, logp=logp, old_logp=old_logp, advantages=advantages)
     ratio = torch.exp((logp - old_logp).clamp(min=-20.0, max=20.0)).detach()
     weight = ratio.clamp(max=1.0 + clip_high)
-    if clip_low < 1.0:
-        weight = weight.clamp(min=1.0 - clip_low)
     loss = -weight * advantages * logp
     valid = mask > 0
     with torch.no_grad():

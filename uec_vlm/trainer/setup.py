@@ -15,6 +15,7 @@ import torch
 from uec_vlm.config import Config
 from uec_vlm.config_loader import to_dict
 from uec_vlm.trainer import distributed as dist_utils
+from uec_vlm.trainer.mixture import MixtureStream, source_metrics, train_specs
 from uec_vlm.trainer.prompt_stream import PromptStream
 from uec_vlm.trainer.update import UpdateSettings
 
@@ -61,6 +62,16 @@ def build_model(cfg: Config):
                        lora=lora, freeze_vision=m.freeze_vision, trust_remote_code=m.trust_remote_code)
 
 
+def load_data(cfg: Config, spec: str):
+    """Dataset `spec` under the run's data policy: on_error, adapter modules, the dataset-folder rule for
+    image paths, and gold answers checked by the graders at load (not at the first reward)."""
+    from data_zoo.registry import load_dataset
+    from uec_vlm.rewards.graders import check_gold
+
+    return load_dataset(spec, on_error=cfg.data.on_error, adapter_modules=cfg.data.adapter_modules,
+                        allow_outside_root=cfg.data.allow_outside_root, gold_check=check_gold)
+
+
 def build_backend(cfg: Config, model, processor):
     from uec_vlm.rollout import make_backend
 
@@ -83,23 +94,29 @@ class TrainingSetup:
     """Builds the run's objects and restores them from `trainer.resume`."""
 
     def __init__(self, cfg: Config):
-        from data_zoo.registry import load_dataset
+        from data_zoo.registry import Dataset
         from uec_vlm.prompts import ImageBudget
+        from uec_vlm.resolve import resolve_names
         from uec_vlm.rewards import build_reward
         from uec_vlm.trainer.checkpoint import latest_checkpoint, load_checkpoint
         from uec_vlm.trainer.metrics_log import MetricsLogger
-        from uec_vlm.trainer.run_dir import RunDir
+        from uec_vlm.trainer.run_dir import RunDir, check_resume_config
         from uec_vlm.uec.buffers import BatchBuffer, ReplayBuffer
 
         self.cfg = cfg
         t = cfg.trainer
+        resolve_names(cfg)  # every name, before the model loads
         dist_utils.init_from_env()
         self.rank, self.world = dist_utils.rank(), dist_utils.world_size()
+        self.run_dir = RunDir(t.output_dir)
+        ckpt = self._resume_point(latest_checkpoint)
+        if ckpt is not None:  # the run that wrote the checkpoint saved its config two levels up
+            saved = ckpt.parent.parent / "config.yaml"
+            check_resume_config(saved if saved.is_file() else self.run_dir.config_path, to_dict(cfg),
+                                allow=t.allow_config_change)
         seed_everything(t.seed)
         self.model, self.processor = build_model(cfg)
         self.pad_token_id = int(self.processor.tokenizer.pad_token_id)
-        self.run_dir = RunDir(t.output_dir)
-        ckpt = self._resume_point(latest_checkpoint)
         if ckpt is not None:  # weights go in before FSDP2 sharding; optimizer and the rest after
             load_checkpoint(ckpt, model=self.model, restore_rng=False)
         self.train_model = dist_utils.wrap_policy(self.model)
@@ -109,18 +126,32 @@ class TrainingSetup:
             self.ref_model.eval().requires_grad_(False)
         self.image_budget = ImageBudget(cfg.prompt.min_pixels, cfg.prompt.max_pixels)
 
-        self.train_set = load_dataset(cfg.data.train, on_error=cfg.data.on_error,
-                                      adapter_modules=cfg.data.adapter_modules)
-        if cfg.data.max_train_examples:
-            self.train_set.examples = self.train_set.examples[: cfg.data.max_train_examples]
-        if self.train_set.skipped:
-            print(f"data: skipped {len(self.train_set.skipped)} bad records of {cfg.data.train} "
-                  f"(first: {self.train_set.skipped[0]})")
-        # Each rank draws its own prompts: offset the stream seed by rank, same global batch size per rank.
-        self.stream = PromptStream(self.train_set, seed=t.seed + 7919 * self.rank, shuffle=cfg.data.shuffle)
-        self.filtered_prompts: list[str] = []
+        self.train_sets = [self._load_train(spec) for spec, _ in train_specs(cfg.data.train, cfg.data.train_weights)]
+        self.train_set = self.train_sets[0] if len(self.train_sets) == 1 else Dataset(
+            "+".join(ds.name for ds in self.train_sets), [ex for ds in self.train_sets for ex in ds],
+            [s for ds in self.train_sets for s in ds.skipped])
+        if len(self.train_sets) == 1:
+            # Each rank draws its own prompts: offset the stream seed by rank, same global batch size per rank.
+            self.stream = PromptStream(self.train_set, seed=t.seed + 7919 * self.rank, shuffle=cfg.data.shuffle)
+        else:  # one global draw sequence from trainer.seed, each rank taking its share
+            self.stream = MixtureStream(self.train_sets, cfg.data.train_weights, seed=t.seed, rank=self.rank,
+                                        world=self.world, shuffle=cfg.data.shuffle)
+            if dist_utils.is_main():
+                print("data: mixture " + ", ".join(f"{lb} ({len(ds)} examples, p={p:.3f})" for lb, ds, p in
+                                                   zip(self.stream.labels, self.train_sets, self.stream.probs)))
+        if cfg.data.overlap_check and dist_utils.is_main():
+            from data_zoo.overlap import contamination_warnings
 
-        self.reward_fn = build_reward(cfg.reward.name, weights=dict(cfg.reward.weights), timeout_s=cfg.reward.timeout_s)
+            named = {"data.val": [cfg.data.val] if cfg.data.val else [], "eval.suite": list(cfg.eval.suite)}
+            specs = [x for s in cfg.data.overlap_check for x in named.get(s, [s])]
+            for line in contamination_warnings(self.train_sets, specs, cfg.data.overlap_threshold,
+                                               adapter_modules=cfg.data.adapter_modules):
+                print(line)
+        self.filtered_prompts: list[str] = []
+        self.bad_at_use: list[str] = []
+
+        self.reward_fn = build_reward(cfg.reward.name, weights=dict(cfg.reward.weights), timeout_s=cfg.reward.timeout_s,
+                                      workers=cfg.reward.workers)
         self.backend = build_backend(cfg, self.model, self.processor)
         self.control = build_control(cfg)
         trainable = [p for p in self.model.parameters() if p.requires_grad]
@@ -159,21 +190,42 @@ class TrainingSetup:
             is_main=dist_utils.is_main())
 
     # ---------------------------------------------------------------- data
+    def _load_train(self, spec: str):
+        d = self.cfg.data
+        ds = load_data(self.cfg, spec)
+        if d.max_train_examples:
+            ds.examples = ds.examples[: d.max_train_examples]
+        if ds.skipped:
+            print(f"data: skipped {len(ds.skipped)} bad records of {spec} (first: {ds.skipped[0]})")
+        return ds
+
+    def source_metrics(self, samples) -> dict:
+        """Per-source counts and pass rates of a mixture run (nothing for a single training set)."""
+        return source_metrics(self.stream, samples) if isinstance(self.stream, MixtureStream) else {}
+
     def next_prompts(self, k: int):
         """k encoded prompts (too-long ones are filtered, counted, and replaced by the next examples)."""
         from uec_vlm.prompts import build_prompts
 
         prompts, examples = [], []
+        skip = self.cfg.data.on_error == "skip"
         while len(prompts) < k:
             batch = self.stream.next(k - len(prompts))
+            bad: list[tuple[str, str]] = []
             kept, dropped = build_prompts(batch, self.processor, template=self.cfg.prompt.template,
                                           image_budget=self.image_budget,
-                                          max_prompt_length=self.cfg.prompt.max_prompt_length)
+                                          max_prompt_length=self.cfg.prompt.max_prompt_length,
+                                          bad=bad if skip else None)
+            for uid, reason in bad:  # data.on_error=skip also covers records that fail only at use
+                print(f"data: skipped {uid} at use ({reason})")
+            self.bad_at_use.extend(uid for uid, _ in bad)
             if dropped:
                 self.filtered_prompts.extend(dropped)
-                if len(self.filtered_prompts) >= len(self.train_set):
-                    raise ValueError(f"every prompt of {self.cfg.data.train} exceeds prompt.max_prompt_length="
-                                     f"{self.cfg.prompt.max_prompt_length} (image tokens included)")
+            if dropped or bad:
+                if len(set(self.filtered_prompts) | set(self.bad_at_use)) >= len(self.train_set):
+                    raise ValueError(f"no usable prompt left in {self.cfg.data.train}: {len(self.filtered_prompts)} "
+                                     f"exceed prompt.max_prompt_length={self.cfg.prompt.max_prompt_length} (image "
+                                     f"tokens included), {len(self.bad_at_use)} failed at use")
             by_uid = {ex.uid: ex for ex in batch}
             prompts.extend(kept)
             examples.extend(by_uid[p.uid] for p in kept)
@@ -210,6 +262,7 @@ class TrainingSetup:
             "updates": self.updates,
             "rollout_tokens": self.rollout_tokens,
             "filtered_prompts": list(self.filtered_prompts),
+            "bad_at_use": list(self.bad_at_use),
         }
 
     def _resume_point(self, latest_checkpoint):
@@ -241,6 +294,7 @@ class TrainingSetup:
         self.group_counter, self.rollout_calls, self.updates = ts["group_counter"], ts["rollout_calls"], ts["updates"]
         self.filtered_prompts = list(ts.get("filtered_prompts", []))
         self.rollout_tokens = int(ts.get("rollout_tokens", 0))
+        self.bad_at_use = list(ts.get("bad_at_use", []))
         self.start_step = int(read_checkpoint_meta(ckpt)["step"])
         self.backend.update_weights(self.model)
         print(f"resumed from {ckpt} (step {self.start_step})")
@@ -268,6 +322,7 @@ class TrainingSetup:
             "rollout_tokens": dist_utils.all_reduce_sum(float(self.rollout_tokens)),
             "prompts_filtered_too_long": len(self.filtered_prompts),
             "train_records_skipped": len(self.train_set.skipped),
+            "train_records_skipped_at_use": len(self.bad_at_use),
             "validation": {str(k): v for k, v in history_val.items()},
         }
         if dist_utils.is_main():
