@@ -45,15 +45,14 @@ def accepted_params(kind: str, target: Any) -> set[str]:
     return names - _SUPPLIED[kind]
 
 
-def import_modules(modules: list[str]) -> list[str]:
-    """Import user modules so that their algorithms register; -> problems (one per module that failed)."""
-    problems = []
+def import_modules(modules: list[str]) -> None:
+    """Import user modules so that their algorithms and rules register. A module that fails to import is
+    skipped here: `uec_vlm.resolve.resolve_names` reports it (with the other unresolvable names)."""
     for mod in modules:
         try:
             importlib.import_module(mod)
-        except Exception as e:  # noqa: BLE001 - any import failure is reported naming the module
-            problems.append(f"algo.modules: cannot import {mod!r}: {type(e).__name__}: {e}")
-    return problems
+        except Exception:  # noqa: BLE001, S112 - reported by resolve_names, naming the module
+            continue
 
 
 def control_params(cfg) -> dict[str, Any]:
@@ -78,19 +77,22 @@ def _selected(cfg) -> list[tuple[str, str, Any]]:
 
 
 def check_algo_config(cfg) -> list[str]:
-    """Every algorithm-level problem of ``cfg`` (empty list = fine). Called by ``config.validate``."""
-    problems = import_modules(list(cfg.algo.modules))
+    """Every algorithm-level problem of ``cfg`` (empty list = fine). Called by ``config.validate``.
+
+    Unknown names (and user modules that do not import) are left to `uec_vlm.resolve.resolve_names`, which
+    reports every unresolvable name of a config together; what needs a name is checked once it resolves.
+    """
+    import_modules(list(cfg.algo.modules))
+    problems: list[str] = []
     a = cfg.algo
-    keys = {"advantage": "algo.advantage", "policy loss": "algo.policy_loss",
-            "entropy control": "algo.entropy_control"}
     known: dict[str, tuple[str, Any]] = {}
     for kind, name, registry in _selected(cfg):
-        if name not in registry:
-            problems.append(f"{keys[kind]}={name!r}: unknown {kind}; registered: {', '.join(sorted(registry))}")
-        else:
+        if name in registry:
             known[name] = (kind, registry[name])
     for name, params in a.params.items():
         if name not in known:
+            if name in (a.advantage, a.policy_loss, a.entropy_control):
+                continue  # an unknown selected name: resolve_names reports it
             if name in TYPED_CONTROLS or name == "noisy_rollout":
                 problems.append(f"algo.params.{name}: set these parameters in their own section, not algo.params")
             else:
