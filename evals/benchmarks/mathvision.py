@@ -16,13 +16,18 @@ from __future__ import annotations
 
 import re
 
+
 from evals.benchmarks import metadata_subsets
 
 LABEL = "official rule (MATH-V evaluate.py; sympy evaluation instead of Python eval)"
 SUBSET_KEYS = ("level", "subject")
-_MAX_NUMERIC_LEN = 200
+_MAX_NUMERIC_LEN = 2000
+# Upstream latex2sympy2 raises on these ("I don't understand this"); latex2sympy2_extended would accept them.
+_REFUSED = ("\\circ", "\\boxed", "\\pm", "\\!", "\\$", "{,}", "\\(", " \\%")
+_BARE_PERCENT = re.compile(r"(?<!\\)%")
+_MIXED = re.compile(r"(\d)\s*(\\[dt]?frac)")
+_UNBRACED = re.compile(r"\\(?:[dt]?frac|sqrt)\d")
 _FLAGS = ("the final answer is", "the answer is", "the correct answer is", "the answer should be")
-_BOX_CONTENT = re.compile("oxed{(.*)}", flags=re.S)
 
 
 def _is_number(s: str) -> bool:
@@ -33,24 +38,58 @@ def _is_number(s: str) -> bool:
         return False
 
 
+def _upstream_prefix(s: str) -> str:
+    """The part of `s` upstream's ANTLR parser reads: its start rule has no EOF anchor, so it stops at the
+    first token that cannot continue the expression (an unmatched `)`/`]`/`}`, `&`, a quote, a `.`
+    not followed by a digit) and ignores the rest: "12)" -> "12", "69.c" -> "69", "6.5." -> "6.5"."""
+    depth = 0
+    for i, c in enumerate(s):
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            if depth == 0:
+                return s[:i]
+            depth -= 1
+        elif c in "&'" or (c == "." and not s[i + 1 : i + 2].isdigit()):
+            return s[:i]
+    return s
+
+
+def _refused(s: str) -> bool:
+    """True where upstream's lexer or grammar raises: characters it has no token for (non-ASCII such as
+    "π" or "≈", "%" without a backslash, "?", "@", "#", '"'), and `\\circ`, `\\boxed`, `\\pm`, `\\!`,
+    `\\$`, `{,}`, `\\(`, a spaced " \\%", `\\frac12` / `\\sqrt3` without braces."""
+    if not s.isascii() or any(c in s for c in '?@#"`') or _BARE_PERCENT.search(s):
+        return True
+    return any(token in s for token in _REFUSED) or _UNBRACED.search(s) is not None
+
+
 def _numeric(s: str):
-    """int/float value of a LaTeX string, or raise ValueError (stands in for eval(str(latex2sympy(s))))."""
+    """int/float as upstream's `eval(str(latex2sympy(s)))` under `from math import *`, or raise ValueError.
+
+    latex2sympy2_extended parses; `evals.benchmarks.upstream_eval.value` then evaluates the sympy tree the
+    way Python `eval` evaluates its printed form, names resolved in the `math` module (so `e`, printed
+    `E`, and `Abs`, `cot`, `oo`, symbols are errors, as upstream). Forms upstream's grammar refuses
+    (`\\circ`, `\\boxed`, a `$` inside an unclosed math span) are refused before parsing.
+    """
     if not s or len(s) > _MAX_NUMERIC_LEN:
         raise ValueError("empty or too long for numeric comparison")
+    if _refused(s):
+        raise ValueError("upstream's LaTeX grammar refuses this form")
+    s = _upstream_prefix(s)
+    if not s.strip():
+        raise ValueError("nothing upstream's parser would read")
     from latex2sympy2_extended import latex2sympy
+    from latex2sympy2_extended.latex2sympy2 import ConversionConfig
+
+    from evals.benchmarks.upstream_eval import value
 
     try:
-        expr = latex2sympy(s)
-    except Exception as e:  # the parser raises bare Exception on malformed LaTeX
-        raise ValueError(f"unparsable: {e}") from e
-    if not hasattr(expr, "free_symbols") or expr.free_symbols:
-        raise ValueError("not a closed-form number")
-    if getattr(expr, "is_Integer", False):
-        return int(expr)
-    try:
-        return float(expr.evalf())
-    except (TypeError, ValueError) as e:  # complex, intervals, infinities without a float value
-        raise ValueError(str(e)) from e
+        # Upstream reads "12\\frac{1}{2}" as 12 * 1/2, not as a mixed number.
+        expr = latex2sympy(_MIXED.sub(r"\1\\cdot \2", s), conversion_config=ConversionConfig(interpret_as_mixed_fractions=False))
+    except Exception as e:  # noqa: BLE001 - the parser raises bare Exception (and worse) on malformed LaTeX
+        raise ValueError(f"unparsable: {type(e).__name__}") from e
+    return value(expr)
 
 
 # ----------------------------------------------------------------------------- upstream string helpers
@@ -124,13 +163,19 @@ def strip_string(string: str) -> str:
     return _fix_a_slash_b(string)
 
 
+def _last_box_match(s: str) -> str:
+    """`re.findall('oxed{(.*)}', s, re.S)[-1]` (else `s`) in linear time: the greedy match runs from the
+    first "oxed{" to the last "}", and nothing can match after it, so it is the only match."""
+    start, end = s.find("oxed{"), s.rfind("}")
+    return s[start + 5 : end] if start >= 0 and end >= start + 5 else s
+
+
 def find_math_answer(s: str) -> str:
     """Upstream `find_math_answer`: box content (greedy), value after "=" / "\\approx", LaTeX clean-up."""
     s = s.lower()
     if "{}" in s:
         s = s.replace("{}", "")
-    found = _BOX_CONTENT.findall(s)
-    ans = found[-1] if found else s
+    ans = _last_box_match(s)
     if ans.find("}") != -1 and (ans.find("{") == -1 or ans.find("}") < ans.find("{")):
         ans = ans.split("}")[0]
     ans = ans.split("=")[-1]
