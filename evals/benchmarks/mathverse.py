@@ -15,7 +15,7 @@ LABEL = "NON-OFFICIAL rule-based score (official: two-step LLM extract + judge)"
 SUBSET_KEYS = ("problem_version", "subject", "subfield")
 
 
-def score(example, response: str, mode: str = "official"):
+def score(example, response: str, mode: str = "official", *, extracted: bool = False):
     from dataclasses import replace
 
     from uec_vlm.rewards import grade

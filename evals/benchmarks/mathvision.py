@@ -262,7 +262,7 @@ def gold(example) -> tuple[str, str]:
     return example.answer, ""
 
 
-def score(example, response: str, mode: str = "official"):
+def score(example, response: str, mode: str = "official", *, extracted: bool = False):
     from uec_vlm.rewards import Grade
 
     answer, value = gold(example)

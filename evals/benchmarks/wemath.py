@@ -44,7 +44,7 @@ def extract_letter(response: str) -> tuple[str | None, str]:
     return None, "none"
 
 
-def score(example, response: str, mode: str = "official"):
+def score(example, response: str, mode: str = "official", *, extracted: bool = False):
     from uec_vlm.rewards import Grade
 
     gold = example.gold_letter or example.answer
