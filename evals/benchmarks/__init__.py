@@ -19,7 +19,10 @@ import importlib
 from collections.abc import Sequence
 from types import ModuleType
 
-MODES: tuple[str, ...] = ("official", "strict")
+MODES: tuple[str, ...] = ("official", "strict", "boxed")
+"""official: each benchmark's published rule. strict: MathVista counts an answer naming no option as wrong
+instead of taking the nearest choice. boxed: We-Math also reads a boxed / <answer> letter (not official).
+A mode changes only the benchmarks named; the others score as official."""
 
 _RULES: dict[str, str] = {
     "mathvista": "evals.benchmarks.mathvista",
@@ -43,9 +46,11 @@ def check_mode(mode: str) -> str:
     return mode
 
 
-def label(source: str) -> str:
+def label(source: str, mode: str = "official") -> str:
+    """How a benchmark's numbers were produced, with the mode that produced them."""
     rule = rule_for(source)
-    return SHARED_LABEL if rule is None else rule.LABEL
+    text = SHARED_LABEL if rule is None else rule.label(mode) if hasattr(rule, "label") else rule.LABEL
+    return f"{text} [mode: {mode}]"
 
 
 def score(example, response: str, mode: str = "official", *, extracted: bool = False):

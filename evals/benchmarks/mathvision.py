@@ -191,7 +191,14 @@ def find_math_answer(s: str) -> str:
 
 def extract(response: str) -> str:
     """The model answer as upstream `evaluate()` derives it from a response."""
+    return extract_with_source(response)[0]
+
+
+def extract_with_source(response: str) -> tuple[str, str]:
+    """(model answer, which upstream rule produced it): "letter", "is_number", "answer_phrase", "boxed", or
+    "whole_response" when none applied and upstream cleans the whole response (not a stated answer)."""
     model_answer = response.strip()
+    source = "whole_response"
     for c in "ABCDE":
         if (
             model_answer.endswith(f" {c}.")
@@ -200,25 +207,27 @@ def extract(response: str) -> str:
             or model_answer.startswith(f"({c})\n")
             or model_answer.startswith(f"({c}) {c}\n")
         ):
-            model_answer = c
+            model_answer, source = c, "letter"
     tail = model_answer.split("is ")[-1].rstrip(".")
     if _is_number(tail):
-        model_answer = tail
+        model_answer, source = tail, "is_number"
     if "oxed{" not in model_answer:
         for flag in _FLAGS:
             for variant in (flag, flag.replace("the", "The")):
                 raw = model_answer
                 model_answer = model_answer.split(variant)[-1].strip()
                 if variant in raw:
-                    model_answer = model_answer.split("\n")[0].split(". ")[0]
-    elif model_answer.count("oxed{") > 1:
-        model_answer = "\\boxed{" + model_answer.split("oxed{")[-1]
+                    model_answer, source = model_answer.split("\n")[0].split(". ")[0], "answer_phrase"
+    else:
+        source = "boxed"
+        if model_answer.count("oxed{") > 1:
+            model_answer = "\\boxed{" + model_answer.split("oxed{")[-1]
     model_answer = find_math_answer(model_answer)
     for letter in "abcde":
         model_answer = model_answer.replace(f"({letter})", letter)
     for letter in "abcde":
         model_answer = model_answer.replace("{" + letter + "}", letter)
-    return model_answer.rstrip(".").lstrip(":").strip()
+    return model_answer.rstrip(".").lstrip(":").strip(), source
 
 
 def _eval_tuple(s: str) -> str:
@@ -231,7 +240,7 @@ def _eval_tuple(s: str) -> str:
         values = [
             sub if "infty" in sub or sub in ("a", "-a") else str(round(_numeric(sub), 2)) for sub in parts
         ]
-    except ValueError:
+    except Exception:  # noqa: BLE001 - upstream: any failure keeps the string as it is
         return s
     return s[0] + ",".join(values) + s[-1]
 
@@ -248,7 +257,7 @@ def is_equal(asw: str, gt_asw: str) -> bool:
         return True
     try:
         return round(_numeric(gt_asw), 2) == round(_numeric(asw), 2)
-    except ValueError:
+    except Exception:  # noqa: BLE001 - upstream's bare except: a failure is "not equal"
         return False
 
 
@@ -265,12 +274,20 @@ def gold(example) -> tuple[str, str]:
 def score(example, response: str, mode: str = "official", *, extracted: bool = False):
     from uec_vlm.rewards import Grade
 
+    """extracted: `response` is the model answer already (upstream's `model_answer` field), compared as is.
+    `Grade.extracted` is None when upstream's extraction fell back to the whole response: the verdict is
+    the same, but the response stated no answer, so it does not count towards the format rate."""
     answer, value = gold(example)
-    model_answer = extract(response)
+    model_answer, source = (response, "extracted") if extracted else extract_with_source(response)
     correct = is_equal(answer, model_answer) or is_equal(value, model_answer)
     reason = f"model answer {model_answer!r}; gold {answer!r}" + (f" / {value!r}" if value else "")
-    return Grade(correct=correct, extracted=model_answer or None, path="mathvision:official", reason=reason)
+    stated = model_answer if source != "whole_response" else None
+    return Grade(correct=correct, extracted=stated or None, path=f"mathvision:{source}", reason=reason)
 
 
 def subset_keys(example) -> dict[str, str | list[str]]:
-    return metadata_subsets(example, SUBSET_KEYS)
+    """level, subject, and upstream's level x subject cells ("level2_algebra", as its `-level2_algebra`)."""
+    out = metadata_subsets(example, SUBSET_KEYS)
+    if "level" in out and "subject" in out:
+        out["level_subject"] = f"level{out['level']}_{out['subject']}"
+    return out

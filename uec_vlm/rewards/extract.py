@@ -11,6 +11,7 @@ Rules, tried in this order (`PATHS`):
   option_letter  a response (or last line) that is only an option letter: "B", "(B)", "B.", "(B) 48", "Option B"
   last_number    the last number in the response (lenient fallback used by evaluation only)
   none           nothing found; `Extraction.text` is None
+Not in the default order: `whole`, the whole response stripped (for already-extracted answers).
 """
 
 from __future__ import annotations
@@ -110,6 +111,7 @@ def _last_number(response: str) -> str | None:
 
 
 _RULES = {
+    "whole": lambda response: response.strip() or None,  # an already-extracted answer (`eval score --extracted`)
     "answer_tag": _answer_tag,
     "boxed": last_boxed,
     "answer_is": _answer_is,
