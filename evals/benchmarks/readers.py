@@ -90,7 +90,7 @@ def _choice_text(region: str, choices: list[str]) -> str | None:
         pos = low.rfind(target) if target else -1
         while pos >= 0:
             end = pos + len(target)
-            if not (pos > 0 and low[pos - 1].isalnum()) and not (end < len(low) and low[end].isalnum()):
+            if _bounded(low, pos, end):
                 key = (len(target), pos)
                 if best is None or key > best[0]:
                     best = (key, c)
@@ -102,6 +102,17 @@ def _choice_text(region: str, choices: list[str]) -> str | None:
 
 def _short(value: str) -> bool:
     return 0 < len(value.split()) <= MAX_STATEMENT_WORDS
+
+
+def _bounded(text: str, start: int, end: int) -> bool:
+    """True when text[start:end] is a whole word or number ("5" is not inside "5.0" nor "15")."""
+    before = text[start - 1] if start > 0 else " "
+    after = text[end] if end < len(text) else " "
+    if before.isalnum() or after.isalnum():
+        return False
+    if after == "." and text[end + 1 : end + 2].isdigit():
+        return False
+    return not (before == "." and start > 1 and text[start - 2].isdigit())
 
 
 def _statement(response: str) -> str | None:

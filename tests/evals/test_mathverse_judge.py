@@ -62,7 +62,7 @@ def test_two_step_judge_builds_official_prompts_and_parses(example):
     assert prompt.endswith("7.\n\nModel response: 'so it is B'\nExtracted Answer: ")
     score = second["body"]["messages"][0]["content"]
     # The standard answer of a choice question is its letter; str.format un-doubles the demo's braces.
-    assert score.endswith("[Question]: <image>Which angle?\nChoices:\nA:40°\nB:140°\n[Standard Answer]: B\n"
+    assert score.endswith("[Question]: Which angle?\nChoices:\nA:40°\nB:140°\n[Standard Answer]: B\n"
                           "[Model_answer] : B\nJudgement:")
     assert "\\frac{x^2}{81}" in score
 
