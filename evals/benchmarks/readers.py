@@ -10,6 +10,7 @@ In that region it reads:
                   in the last-resort region (the whole response) the last number
   list            a bracketed list "[a, b, ...]"
   text            the region itself
+A closing line or a short statement that declines ("not", "cannot", "please", "n/a", ...) is not read.
 Nothing read is ("", "none"): the caller counts it as unextracted, never as a guessed choice.
 All scanning is `str.find` / regexes without nested quantifiers: linear in the response length.
 """
@@ -21,7 +22,7 @@ import re
 from uec_vlm.rewards.extract import last_boxed
 
 _PHRASE = re.compile(
-    r"(?:\b(?:final\s+answer|answer|option|choice)\b(?:\s+(?:is|would\s+be|should\s+be|will\s+be))?"
+    r"(?:\b(?:final\s+answer|answer|option|choice)\b(?:\s+letter)?(?:\s+(?:is|would\s+be|should\s+be|will\s+be))?"
     r"|答案(?:是|为)?|选)\s*(?:[:：]|\bis\b)?",
     re.IGNORECASE,
 )
@@ -29,6 +30,10 @@ _LETTER = re.compile(r"(?<![A-Za-z0-9])[(\[]?([A-Z])[)\].:]?(?![A-Za-z0-9])")
 _NUMBER = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?|-?\.\d+")
 MAX_STATEMENT_WORDS = 3
 """A stated value that names no option is used (official: nearest choice) only when this short."""
+_REFUSAL = re.compile(
+    r"\b(?:not|cannot|can't|unable|impossible|insufficient|sorry|unclear|unknown|n/a|none|null|please)\b",
+    re.IGNORECASE,
+)
 _LIST = re.compile(r"\[[^\[\]\n]{0,500}\]")
 
 
@@ -101,7 +106,7 @@ def _choice_text(region: str, choices: list[str]) -> str | None:
 
 
 def _short(value: str) -> bool:
-    return 0 < len(value.split()) <= MAX_STATEMENT_WORDS
+    return 0 < len(value.split()) <= MAX_STATEMENT_WORDS and _REFUSAL.search(value) is None
 
 
 def _bounded(text: str, start: int, end: int) -> bool:
@@ -142,6 +147,10 @@ def read_answer(response: str, choices: list[str] | None = None, answer_type: st
             letter = _letter(region, len(choices))
             if letter is not None:
                 return letter, f"{path}:letter"
+            # A closing line that declines ("Please provide more context to give a yes or no answer")
+            # names options without choosing one.
+            if path == "last_line" and _REFUSAL.search(region):
+                continue
             text = _choice_text(region, choices)
             if text is not None:
                 return text, f"{path}:choice_text"
