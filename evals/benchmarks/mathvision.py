@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 
-
 from evals.benchmarks import metadata_subsets
 
 LABEL = "official rule (MATH-V evaluate.py; sympy evaluation instead of Python eval)"
