@@ -45,7 +45,8 @@ def _row(benchmark: str, model: str, mode: str, verdicts: Sequence[tuple[bool, b
             "classes": [(cls, n, examples[cls]) for cls, n in classes.most_common()]}
 
 
-def mathvision_rows(root: Path, *, timeout_s: float, models: Sequence[str] = MATHVISION_MODELS) -> list[dict]:
+def mathvision_rows(root: Path, *, timeout_s: float, models: Sequence[str] = MATHVISION_MODELS,
+                    extracted_modes: Sequence[bool] = (False, True)) -> list[dict]:
     from data_zoo.registry import load_dataset
 
     data = {ex.id: ex for ex in load_dataset(f"mathvision:test@{root / 'mathvision'}", require_image_files=False)}
@@ -53,16 +54,20 @@ def mathvision_rows(root: Path, *, timeout_s: float, models: Sequence[str] = MAT
     for model in models:
         lines = [json.loads(x) for x in open(root / "official-outputs" / "mathvision" / f"{model}.jsonl", encoding="utf-8")]
         items = [data[str(x["id"])] for x in lines]
-        grades = benchmarks.score_many(items, [x["response"] for x in lines], "official", timeout_s)
-        verdicts = []
-        for x, g in zip(lines, grades):
-            ours = g.reason.split("model answer ", 1)[-1].split("; gold", 1)[0] if g.reason else ""
-            same_extraction = ours == repr(x.get("model_answer"))
-            cls = ("comparison (same model answer)" if same_extraction else "extraction") + f": ours {g.correct}"
-            cls = g.path if g.path in ("timeout", "error") else cls
-            verdicts.append((bool(g.correct), bool(x["correct"]), cls,
-                             f"id {x['id']}: official model_answer {_short(x.get('model_answer'))!r}; ours {_short(g.reason)}"))
-        rows.append(_row("MATH-Vision test", model, "official, raw responses", verdicts))
+        for extracted in extracted_modes:
+            texts = [str(x.get("model_answer") or "") if extracted else x["response"] for x in lines]
+            grades = benchmarks.score_many(items, texts, "official", timeout_s, extracted=extracted)
+            verdicts = []
+            for x, g in zip(lines, grades):
+                ours = g.reason.split("model answer ", 1)[-1].split("; gold", 1)[0] if g.reason else ""
+                same = ours == repr(x.get("model_answer"))
+                cls = ("comparison (same model answer)" if same else "extraction") + f": ours {g.correct}"
+                cls = g.path if g.path in ("timeout", "error") else cls
+                verdicts.append((bool(g.correct), bool(x["correct"]), cls,
+                                 f"id {x['id']}: official model_answer {_short(x.get('model_answer'))!r}; "
+                                 f"ours {_short(g.reason)}"))
+            mode = "official, `--extracted` (official model_answer)" if extracted else "official, raw responses"
+            rows.append(_row("MATH-Vision test", model, mode, verdicts))
     return rows
 
 
