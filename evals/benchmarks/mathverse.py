@@ -29,7 +29,12 @@ def score(example, response: str, mode: str = "official", *, extracted: bool = F
 
     from uec_vlm.rewards import grade
 
-    if example.answer_kind != "choice":
+    if "\n" in example.answer.strip():
+        # A multi-line gold ("C\nD": both options; "-4.9\n-4.9": two values) is every line, in order.
+        lines = [line.strip() for line in example.answer.strip().split("\n") if line.strip()]
+        example = replace(example, answer=", ".join(lines), answer_kind="list", choices=None, gold_letter=None)
+        response = response.replace(" and ", ", ")
+    elif example.answer_kind != "choice":
         example = replace(example, answer=rule_gold(example.answer))
     g = grade(response, example, paths=("whole",) if extracted else None)
     return replace(g, path=f"mathverse:rule(non-official):{g.path}")

@@ -121,3 +121,18 @@ def test_mathvista_extracted_path_is_official_normalisation():
     assert mathvista.score(ex, "nope", extracted=True).correct is True  # distance("nope", "no") = 2 < 3
     assert mathvista.score(ex, "nope", "strict", extracted=True).correct is False
     assert mathvista.score(ex, "N/A").path == "mathvista:unextracted"
+
+
+def test_mathverse_rule_keeps_multi_line_golds_and_reads_unit_bearing_ones():
+    from evals.benchmarks import mathverse
+
+    def verse(answer):
+        return Example(id="m", source="mathverse", split="testmini", question="q", answer=answer,
+                       answer_kind="text" if "\n" in answer else "expression")
+
+    assert mathverse.score(verse("C\nD"), "The answer is C and D").correct is True
+    assert mathverse.score(verse("C\nD"), "\\boxed{C}").correct is False  # every line, not the first
+    assert mathverse.score(verse("-4.9\n-4.9"), "\\boxed{-4.9, -4.9}").correct is True
+    assert mathverse.score(verse("Area $=113.1 \\mathrm{~cm}^{2}$"), "\\boxed{113.1}").correct is True
+    assert mathverse.score(verse("Area $=113.1 \\mathrm{~cm}^{2}$"), "\\boxed{113.2}").correct is False
+    assert "NON-OFFICIAL" in benchmarks.label("mathverse")
