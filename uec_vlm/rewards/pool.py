@@ -97,10 +97,23 @@ class Call:
     example: Example
 
 
+def _jsonable(value):
+    """Plain JSON types for the worker protocol: hub parquet rows carry numpy scalars and arrays."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "tolist"):  # numpy scalar or array
+        return _jsonable(value.tolist())
+    return str(value)
+
+
 def example_fields(example: Example, *, with_metadata: bool = False) -> dict:
     """The JSON-safe fields a worker rebuilds the Example from (never images)."""
     fields = _RULE_FIELDS if with_metadata else _GRADER_FIELDS
-    out = {f: getattr(example, f) for f in fields}
+    out = {f: _jsonable(getattr(example, f)) for f in fields}
     out.setdefault("question", "")
     return out
 
