@@ -134,7 +134,7 @@ def write_section(doc: str | os.PathLike, section: str) -> None:
     if START in text and END in text:
         head, rest = text.split(START, 1)
         tail = rest.split(END, 1)[1].lstrip("\n")
-        text = head + section + tail
+        text = head + section + ("\n" + tail if tail else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
     Path(doc).write_text(text, encoding="utf-8")

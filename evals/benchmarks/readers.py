@@ -27,7 +27,8 @@ _PHRASE = re.compile(
     re.IGNORECASE,
 )
 _LETTER = re.compile(r"(?<![A-Za-z0-9])[(\[]?([A-Z])[)\].:]?(?![A-Za-z0-9])")
-_NUMBER = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?|-?\.\d+")
+# Not an exponent or a subscript ("cm/s^2", "x_1"): those digits are no value.
+_NUMBER = re.compile(r"(?<![\^_\d.,])(?:-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?|-?\.\d+)")
 MAX_STATEMENT_WORDS = 3
 """A stated value that names no option is used (official: nearest choice) only when this short."""
 _REFUSAL = re.compile(
