@@ -34,12 +34,15 @@ class ModelConfig:
 
 @dataclass
 class DataConfig:
-    train: str = f("synthgeo:train?n=2000&seed=0", "Training set spec, e.g. `geometry3k:train@/data/geo3k`, `hiyouga/geometry3k@train`, `synthgeo:train?n=2000`, or a parquet/jsonl path.")
+    train: str | list[str] = f("synthgeo:train?n=2000&seed=0", "Training set spec, e.g. `geometry3k:train@/data/geo3k`, `hiyouga/geometry3k@train`, `synthgeo:train?n=2000`, or a parquet/jsonl path; a list of specs is a mixture (see data.train_weights).")
+    train_weights: list[float] = f([], "Sampling weights of a data.train list, e.g. [1, 2]; empty = proportional to dataset size. Draws are seeded by trainer.seed, sharded over ranks and resumed exactly.")
+    overlap_check: list[str] = f([], "Evaluation specs to compare with the training data at train start (image hash + question text; `data.val` and `eval.suite` stand for those settings); a warning names each one overlapped beyond data.overlap_threshold.")
+    overlap_threshold: float = f(0.0, "Warn when more than this fraction of an overlap_check set matches a training item.")
     val: str = f("synthgeo:test?n=100&seed=0", "Validation set spec ('' disables validation).")
     on_error: Literal["fail", "skip"] = f("fail", "Bad record policy: `fail` stops naming the record; `skip` drops it, counts it and reports the count.")
     adapter_modules: list[str] = f([], "Python modules to import so that their dataset adapters register (your own adapters).")
     shuffle: bool = f(True, "Shuffle the training set each epoch (seeded by trainer.seed).")
-    max_train_examples: int = f(0, "Use only the first N training examples (0 = all).")
+    max_train_examples: int = f(0, "Use only the first N training examples (0 = all; per spec of a mixture).")
     allow_outside_root: bool = f(False, "Accept image paths (absolute or with `../`) that leave the dataset's folder. Off: such records are bad records naming the path.")
 
 

@@ -50,19 +50,21 @@ def _examples():
         Example(id="5", source="mathverse", split="testmini", question="q", answer="2\\sqrt{3}",
                 answer_kind="expression"),
         Example(id="6", source="geoqa", split="test", question="q", answer="2√{3}", answer_kind="expression"),
+        Example(id="7", source="dynamath", split="test", question="q", answer="3.14", answer_kind="float",
+                metadata={"answer_type": "float", "seed_id": "1"}),
     ]
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_hostile_outputs_get_a_bounded_verdict_through_every_rule(tmp_path, monkeypatch):
-    """Raw responses through all five rules (MathVista, MathVision, We-Math, MathVerse, shared graders), and
-    the same texts as already-extracted answers through the three rules with their own extracted path."""
+    """Raw responses through every rule (MathVista, MathVision, We-Math, MathVerse, DynaMath, shared graders),
+    and the same texts as already-extracted answers through four of them."""
     monkeypatch.chdir(tmp_path)
     assert len(HOSTILE) >= 60
     examples = _examples()
-    raw = [examples[i] for i in (0, 2, 4, 5, 6)]
-    extracted_rules = [examples[i] for i in (1, 3, 4)]
+    raw = [examples[i] for i in (0, 2, 4, 5, 6, 7)]
+    extracted_rules = [examples[i] for i in (1, 3, 4, 7)]
     for extracted, chosen in ((False, raw), (True, extracted_rules)):
         pairs = [(ex, r) for ex in chosen for r in HOSTILE]
         t0 = time.monotonic()

@@ -15,6 +15,7 @@ import torch
 from uec_vlm.config import Config
 from uec_vlm.config_loader import to_dict
 from uec_vlm.trainer import distributed as dist_utils
+from uec_vlm.trainer.mixture import MixtureStream, source_metrics, train_specs
 from uec_vlm.trainer.prompt_stream import PromptStream
 from uec_vlm.trainer.update import UpdateSettings
 
@@ -96,6 +97,7 @@ class TrainingSetup:
     """Builds the run's objects and restores them from `trainer.resume`."""
 
     def __init__(self, cfg: Config):
+        from data_zoo.registry import Dataset
         from uec_vlm.prompts import ImageBudget
         from uec_vlm.resolve import resolve_names
         from uec_vlm.rewards import build_reward
@@ -127,14 +129,27 @@ class TrainingSetup:
             self.ref_model.eval().requires_grad_(False)
         self.image_budget = ImageBudget(cfg.prompt.min_pixels, cfg.prompt.max_pixels)
 
-        self.train_set = load_data(cfg, cfg.data.train)
-        if cfg.data.max_train_examples:
-            self.train_set.examples = self.train_set.examples[: cfg.data.max_train_examples]
-        if self.train_set.skipped:
-            print(f"data: skipped {len(self.train_set.skipped)} bad records of {cfg.data.train} "
-                  f"(first: {self.train_set.skipped[0]})")
-        # Each rank draws its own prompts: offset the stream seed by rank, same global batch size per rank.
-        self.stream = PromptStream(self.train_set, seed=t.seed + 7919 * self.rank, shuffle=cfg.data.shuffle)
+        self.train_sets = [self._load_train(spec) for spec, _ in train_specs(cfg.data.train, cfg.data.train_weights)]
+        self.train_set = self.train_sets[0] if len(self.train_sets) == 1 else Dataset(
+            "+".join(ds.name for ds in self.train_sets), [ex for ds in self.train_sets for ex in ds],
+            [s for ds in self.train_sets for s in ds.skipped])
+        if len(self.train_sets) == 1:
+            # Each rank draws its own prompts: offset the stream seed by rank, same global batch size per rank.
+            self.stream = PromptStream(self.train_set, seed=t.seed + 7919 * self.rank, shuffle=cfg.data.shuffle)
+        else:  # one global draw sequence from trainer.seed, each rank taking its share
+            self.stream = MixtureStream(self.train_sets, cfg.data.train_weights, seed=t.seed, rank=self.rank,
+                                        world=self.world, shuffle=cfg.data.shuffle)
+            if dist_utils.is_main():
+                print("data: mixture " + ", ".join(f"{lb} ({len(ds)} examples, p={p:.3f})" for lb, ds, p in
+                                                   zip(self.stream.labels, self.train_sets, self.stream.probs)))
+        if cfg.data.overlap_check and dist_utils.is_main():
+            from data_zoo.overlap import contamination_warnings
+
+            named = {"data.val": [cfg.data.val] if cfg.data.val else [], "eval.suite": list(cfg.eval.suite)}
+            specs = [x for s in cfg.data.overlap_check for x in named.get(s, [s])]
+            for line in contamination_warnings(self.train_sets, specs, cfg.data.overlap_threshold,
+                                               adapter_modules=cfg.data.adapter_modules):
+                print(line)
         self.filtered_prompts: list[str] = []
         self.bad_at_use: list[str] = []
 
@@ -175,6 +190,19 @@ class TrainingSetup:
             is_main=dist_utils.is_main())
 
     # ---------------------------------------------------------------- data
+    def _load_train(self, spec: str):
+        d = self.cfg.data
+        ds = load_data(self.cfg, spec)
+        if d.max_train_examples:
+            ds.examples = ds.examples[: d.max_train_examples]
+        if ds.skipped:
+            print(f"data: skipped {len(ds.skipped)} bad records of {spec} (first: {ds.skipped[0]})")
+        return ds
+
+    def source_metrics(self, samples) -> dict:
+        """Per-source counts and pass rates of a mixture run (nothing for a single training set)."""
+        return source_metrics(self.stream, samples) if isinstance(self.stream, MixtureStream) else {}
+
     def next_prompts(self, k: int):
         """k encoded prompts (too-long ones are filtered, counted, and replaced by the next examples)."""
         from uec_vlm.prompts import build_prompts
