@@ -131,7 +131,8 @@ class AlgoConfig:
 class ReplayConfig:
     enabled: bool = f(True, "Experience-replay stabilizer.")
     size_factor: float = f(2.0, "Replay capacity = size_factor * n0 samples (newest kept).")
-    freq: int = f(5, "Replay every `freq` updates.")
+    freq: int = f(5, "Replay every `freq` rollout steps (released code), whether or not that step updated; see `trigger`.")
+    trigger: Literal["steps", "updates"] = f("steps", "`steps`: replay on steps divisible by `freq` (released); `updates`: after every `freq`-th update instead.")
     rule: Literal["abs", "pos"] = f("abs", "Which trained samples enter: |A| > threshold (`abs`, released code) or A > threshold (`pos`, paper).")
     threshold: float = f(1.0, "Advantage threshold for the replay rule.")
 
@@ -161,8 +162,8 @@ class OptimConfig:
     weight_decay: float = f(0.01, "AdamW weight decay.")
     betas: list[float] = f([0.9, 0.999], "AdamW betas.")
     grad_clip: float = f(1.0, "Gradient-norm clip.")
-    warmup_steps: int = f(0, "Linear warm-up updates.")
-    schedule: Literal["constant", "cosine"] = f("constant", "LR schedule after warm-up.")
+    warmup_steps: int = f(0, "Linear warm-up over the first N optimizer steps.")
+    schedule: Literal["constant", "cosine", "linear"] = f("constant", "LR decay over training progress (reaches its end value, 0 for cosine/linear, after the last optimizer step of the last rollout step; docs/training.md).")
 
 
 @dataclass
@@ -189,6 +190,7 @@ class TrainerConfig:
     val_n: int = f(1, "Samples per validation problem.")
     val_temperature: float = f(0.5, "Validation temperature (UEC-RL: 0.5); 0 = greedy.")
     max_bad_steps: int = f(3, "Stop after this many skipped steps with NaN/inf loss or gradients.")
+    dist_timeout_s: float = f(1800.0, "torchrun: time-out of every collective (s); must exceed the longest rank-local phase (a step's generation).")
     console: bool = f(True, "Live console table.")
     tensorboard: bool = f(True, "TensorBoard event files under output_dir/events.")
     wandb: bool = f(False, "Log to Weights & Biases (needs the logging extra).")

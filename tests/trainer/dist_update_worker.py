@@ -1,7 +1,8 @@
 """Run one policy update on a fixed global batch, sharded over however many ranks launched this script.
 
 Usage: [torchrun --nproc_per_node=K] python dist_update_worker.py MODEL_DIR OUT_FILE STRATEGY
-Rank r trains on its contiguous share of the 8 samples; rank 0 saves the updated parameters.
+Every rank passes the whole global batch; `policy_update` trains this rank's equal, token-balanced share.
+Rank 0 saves the updated parameters.
 """
 
 from __future__ import annotations
@@ -40,14 +41,11 @@ def main(model_dir: str, out_file: str, strategy: str) -> None:
     torch.manual_seed(0)
     model, processor = load_policy(model_dir)
     samples = fixed_samples(processor)
-    world, rank = dist_utils.world_size(), dist_utils.rank()
-    share = len(samples) // world
-    mine = samples[rank * share:(rank + 1) * share]
     train_model = dist_utils.wrap_policy(model, strategy)
     # SGD, not Adam: Adam turns float-rounding noise in near-zero gradients into lr-sized steps.
     opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.5)
     settings = UpdateSettings(micro_batch_size=3, max_new_tokens=8)
-    metrics = policy_update(train_model, opt, None, mine, settings=settings, control=EntropyControl(),
+    metrics = policy_update(train_model, opt, None, samples, settings=settings, control=EntropyControl(),
                             pad_token_id=int(processor.tokenizer.pad_token_id), rng=random.Random(0),
                             generator=torch.Generator().manual_seed(0), on_policy=True)
     state = {k: v.detach().full_tensor() if hasattr(v, "full_tensor") else v.detach()

@@ -6,7 +6,6 @@ and saving/finishing. The loop (`loop.py`) only reads and steps these objects.
 
 from __future__ import annotations
 
-import math
 import random
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from uec_vlm.config import Config
 from uec_vlm.config_loader import to_dict
 from uec_vlm.trainer import distributed as dist_utils
 from uec_vlm.trainer.prompt_stream import PromptStream
+from uec_vlm.trainer.schedule import ProgressLR
 from uec_vlm.trainer.update import UpdateSettings
 
 
@@ -31,18 +31,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
-
-
-def build_scheduler(optimizer, warmup: int, schedule: str, total: int):
-    def factor(step: int) -> float:
-        if warmup and step < warmup:
-            return (step + 1) / warmup
-        if schedule == "cosine":
-            progress = min(1.0, (step - warmup) / max(1, total - warmup))
-            return 0.5 * (1 + math.cos(math.pi * progress))
-        return 1.0
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
 def build_model(cfg: Config):
@@ -96,7 +84,7 @@ class TrainingSetup:
 
         self.cfg = cfg
         t = cfg.trainer
-        dist_utils.init_from_env()
+        dist_utils.init_from_env(t.dist_timeout_s)
         self.rank, self.world = dist_utils.rank(), dist_utils.world_size()
         seed_everything(t.seed)
         self.model, self.processor = build_model(cfg)
@@ -119,9 +107,10 @@ class TrainingSetup:
         if self.train_set.skipped:
             print(f"data: skipped {len(self.train_set.skipped)} bad records of {cfg.data.train} "
                   f"(first: {self.train_set.skipped[0]})")
-        # Each rank draws its own prompts: offset the stream seed by rank, same global batch size per rank.
-        self.stream = PromptStream(self.train_set, seed=t.seed + 7919 * self.rank, shuffle=cfg.data.shuffle)
+        # One global stream, the same on every rank: all ranks draw the same global batch of examples.
+        self.stream = PromptStream(self.train_set, seed=t.seed, shuffle=cfg.data.shuffle)
         self.filtered_prompts: list[str] = []
+        self.prompt_cache: dict[str, object] = {}  # uid -> encoded prompt built on this rank (cleared per step)
 
         self.reward_fn = build_reward(cfg.reward.name, weights=dict(cfg.reward.weights), timeout_s=cfg.reward.timeout_s)
         self.backend = build_backend(cfg, self.model, self.processor)
@@ -129,7 +118,7 @@ class TrainingSetup:
         trainable = [p for p in self.model.parameters() if p.requires_grad]
         o = cfg.optim
         self.optimizer = torch.optim.AdamW(trainable, lr=o.lr, weight_decay=o.weight_decay, betas=tuple(o.betas))
-        self.scheduler = build_scheduler(self.optimizer, o.warmup_steps, o.schedule, t.steps)
+        self.scheduler = ProgressLR(self.optimizer, schedule=o.schedule, warmup_steps=o.warmup_steps)
         self.update_settings = UpdateSettings(
             ppo_epochs=t.ppo_epochs, mini_batch_size=t.mini_batch_size, micro_batch_size=t.micro_batch_size,
             clip_low=cfg.algo.clip_low, clip_high=cfg.algo.clip_high, dual_clip=cfg.algo.dual_clip,
@@ -143,7 +132,6 @@ class TrainingSetup:
         self.py_rng = random.Random(t.seed + 1)
         self.torch_gen = torch.Generator().manual_seed(t.seed + 2)
         self.group_counter = 0
-        self.rollout_calls = 0
         self.updates = 0
 
         self.start_step = 0
@@ -159,35 +147,54 @@ class TrainingSetup:
             is_main=dist_utils.is_main())
 
     # ---------------------------------------------------------------- data
-    def next_prompts(self, k: int):
-        """k encoded prompts (too-long ones are filtered, counted, and replaced by the next examples)."""
+    def next_examples(self, k: int) -> list:
+        """The next k examples of the global stream, identical on every rank (collective).
+
+        Too-long prompts (image tokens counted) are filtered, counted and replaced by the next examples.
+        Each rank encodes a contiguous share of the candidates (kept in `prompt_cache`); the uids it had to
+        drop, and any error, are gathered so every rank keeps the same examples or raises together.
+        """
         from uec_vlm.prompts import build_prompts
 
-        prompts, examples = [], []
-        while len(prompts) < k:
-            batch = self.stream.next(k - len(prompts))
-            kept, dropped = build_prompts(batch, self.processor, template=self.cfg.prompt.template,
-                                          image_budget=self.image_budget,
-                                          max_prompt_length=self.cfg.prompt.max_prompt_length)
-            if dropped:
-                self.filtered_prompts.extend(dropped)
+        out: list = []
+        while len(out) < k:
+            batch = self.stream.next(k - len(out))
+            errors: list[str] = []
+            dropped: list[str] = []
+            with dist_utils.rank_local(errors):
+                share = [batch[i] for i in dist_utils.block(len(batch), self.world, self.rank)]
+                kept, dropped = build_prompts(share, self.processor, template=self.cfg.prompt.template,
+                                              image_budget=self.image_budget,
+                                              max_prompt_length=self.cfg.prompt.max_prompt_length)
+                self.prompt_cache.update((p.uid, p) for p in kept)
+            gone = {uid for part in dist_utils.gather_checked(dropped, errors) for uid in part}
+            if gone:
+                self.filtered_prompts.extend(ex.uid for ex in batch if ex.uid in gone)
                 if len(self.filtered_prompts) >= len(self.train_set):
                     raise ValueError(f"every prompt of {self.cfg.data.train} exceeds prompt.max_prompt_length="
                                      f"{self.cfg.prompt.max_prompt_length} (image tokens included)")
-            by_uid = {ex.uid: ex for ex in batch}
-            prompts.extend(kept)
-            examples.extend(by_uid[p.uid] for p in kept)
-        return prompts, examples
+            out.extend(ex for ex in batch if ex.uid not in gone)
+        return out
+
+    def prompt_for(self, example):
+        """The encoded prompt of an example that passed the length filter (built here if another rank did)."""
+        from uec_vlm.prompts import build_prompt
+
+        if example.uid not in self.prompt_cache:
+            self.prompt_cache[example.uid] = build_prompt(
+                example, self.processor, template=self.cfg.prompt.template, image_budget=self.image_budget)
+        return self.prompt_cache[example.uid]
 
     def next_group_id(self, count: int) -> int:
-        """Unique group ids across the run (two copies of one prompt never share a group)."""
+        """First of `count` run-unique group ids; a global counter, identical on every rank."""
         first = self.group_counter
         self.group_counter += count
-        return first * self.world + self.rank if self.world > 1 else first
+        return first
 
-    def sampling_seed(self) -> int:
-        self.rollout_calls += 1
-        return (self.cfg.trainer.seed * 1_000_003 + self.rollout_calls * 7919 + self.rank) % (2**31)
+    def sampling_seed(self, group_id: int) -> int:
+        """Seed of a generation call whose first prompt has `group_id`: a function of the run seed and the
+        global group id only, so a prompt's samples do not depend on which rank generates them."""
+        return (self.cfg.trainer.seed * 1_000_003 + group_id * 7919 + 12_345) % (2**31)
 
     def peak_memory_gb(self) -> float:
         if torch.cuda.is_available():
@@ -206,7 +213,6 @@ class TrainingSetup:
             "py_rng": self.py_rng.getstate(),
             "torch_gen": self.torch_gen.get_state(),
             "group_counter": self.group_counter,
-            "rollout_calls": self.rollout_calls,
             "updates": self.updates,
             "filtered_prompts": list(self.filtered_prompts),
         }
@@ -237,7 +243,7 @@ class TrainingSetup:
         self.control.load_state_dict(ts["control"])
         self.py_rng.setstate(ts["py_rng"])
         self.torch_gen.set_state(ts["torch_gen"])
-        self.group_counter, self.rollout_calls, self.updates = ts["group_counter"], ts["rollout_calls"], ts["updates"]
+        self.group_counter, self.updates = ts["group_counter"], ts["updates"]
         self.filtered_prompts = list(ts.get("filtered_prompts", []))
         self.start_step = int(read_checkpoint_meta(ckpt)["step"])
         self.backend.update_weights(self.model)
