@@ -31,17 +31,32 @@ def fixed_samples(processor, n: int = 8):
     return samples
 
 
+def generate_uneven(model, processor, samples, train_model) -> None:
+    """Rank r generates r + 1 prompts with a different length limit each: under FSDP2 this would hang
+    (per-forward all-gathers) without `gathered_for_generation` (no effect on the weights)."""
+    from uec_vlm.rollout import SamplingParams, make_backend
+    from uec_vlm.trainer import distributed as dist_utils
+
+    r = dist_utils.rank()
+    backend = make_backend("hf", model, processor, prompt_batch_size=1)
+    params = SamplingParams(n=2, temperature=1.0, top_p=1.0, top_k=0, max_new_tokens=4 + 6 * r, seed=r)
+    with dist_utils.gathered_for_generation(train_model):
+        out = backend.generate([s.prompt for s in samples[: 2 * (r + 1): 2]], params)
+    assert len(out) == r + 1
+
+
 def main(model_dir: str, out_file: str, strategy: str) -> None:
     from uec_vlm.algos.entropy import EntropyControl
     from uec_vlm.models.loading import load_policy
     from uec_vlm.trainer import distributed as dist_utils
     from uec_vlm.trainer.update import UpdateSettings, policy_update
 
-    dist_utils.init_from_env()
+    dist_utils.init_from_env(timeout_s=60)
     torch.manual_seed(0)
     model, processor = load_policy(model_dir)
     samples = fixed_samples(processor)
     train_model = dist_utils.wrap_policy(model, strategy)
+    generate_uneven(model, processor, samples, train_model)
     # SGD, not Adam: Adam turns float-rounding noise in near-zero gradients into lr-sized steps.
     opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.5)
     settings = UpdateSettings(micro_batch_size=3, max_new_tokens=8)
