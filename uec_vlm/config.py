@@ -177,9 +177,9 @@ class SFTConfig:
 @dataclass
 class TrainerConfig:
     steps: int = f(100, "Rollout steps (each samples prompts_per_step prompts).")
-    prompts_per_step: int = f(8, "Prompts sampled per step.")
+    prompts_per_step: int = f(8, "Prompts sampled per step and per rank (the global batch is this x the number of ranks).")
     ppo_epochs: int = f(1, "Passes over each update batch.")
-    mini_batch_size: int = f(0, "Samples per optimizer step (0 = the whole update batch).")
+    mini_batch_size: int = f(0, "Samples per optimizer step and per rank (global: this x ranks; 0 = the whole update batch).")
     micro_batch_size: int = f(8, "Samples per forward/backward (gradient accumulation, normalised by token count).")
     seed: int = f(0, "Seed for data order, sampling and initialisation.")
     output_dir: str = f("runs/default", "Run folder: config, metrics.jsonl, summary, checkpoints, plots.")
