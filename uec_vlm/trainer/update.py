@@ -147,11 +147,11 @@ def policy_update(model, optimizer, scheduler, samples: list[Sample], *, setting
         for chunk_idx in (chunks if epoch == 0 else minibatches(len(samples), mini, rng)):
             mb = [samples[i] for i in chunk_idx]
             shares = dist_utils.shard_rows([s.num_tokens for s in mb], world)
-            rows = group_major([mb[i] for i in shares[me]])
-            real = len(rows)
-            rows += [rows[0] if rows else mb[0]] * (max(len(x) for x in shares) - real)  # zero-weight padding
-            if prepare is not None:
+            rows = [mb[i] for i in shares[me]] or mb[:1]
+            if prepare is not None:  # before group_major, which groups rows by their prompt object
                 prepare(rows)
+            real = len(shares[me])
+            rows = group_major(rows[:real]) + rows[:1] * (max(len(x) for x in shares) - real)  # zero-weight padding
             global_tokens = float(sum(s.num_tokens for s in mb))
             global_seqs = float(len(mb))
             optimizer.zero_grad(set_to_none=True)
