@@ -161,6 +161,7 @@ class OptimConfig:
     lr: float = f(1e-6, "AdamW learning rate.")
     weight_decay: float = f(0.01, "AdamW weight decay.")
     betas: list[float] = f([0.9, 0.999], "AdamW betas.")
+    eps: float = f(1e-8, "AdamW epsilon (larger values damp steps of parameters whose gradients are near zero).")
     grad_clip: float = f(1.0, "Gradient-norm clip.")
     warmup_steps: int = f(0, "Linear warm-up over the first N optimizer steps.")
     schedule: Literal["constant", "cosine", "linear"] = f("constant", "LR decay over training progress (reaches its end value, 0 for cosine/linear, after the last optimizer step of the last rollout step; docs/training.md).")

@@ -117,7 +117,8 @@ class TrainingSetup:
         self.control = build_control(cfg)
         trainable = [p for p in self.model.parameters() if p.requires_grad]
         o = cfg.optim
-        self.optimizer = torch.optim.AdamW(trainable, lr=o.lr, weight_decay=o.weight_decay, betas=tuple(o.betas))
+        self.optimizer = torch.optim.AdamW(trainable, lr=o.lr, weight_decay=o.weight_decay, betas=tuple(o.betas),
+                                           eps=o.eps)
         self.scheduler = ProgressLR(self.optimizer, schedule=o.schedule, warmup_steps=o.warmup_steps)
         self.update_settings = UpdateSettings(
             ppo_epochs=t.ppo_epochs, mini_batch_size=t.mini_batch_size, micro_batch_size=t.micro_batch_size,
