@@ -7,8 +7,8 @@ Each rule module provides:
 and optionally
     aggregate(examples, correct) -> dict         benchmark-level metrics beyond accuracy (We-Math 4-D)
 
-Sources without a rule (geometry3k, geoqa, counting, synthgeo, ...) use the shared graders
-`uec_vlm.rewards.grade` with no subsets.
+Sources without a rule (geometry3k, geoqa, counting, synthgeo, logicvista, ...) use the shared
+graders `uec_vlm.rewards.grade`, broken down by the `subsets` their adapter registers.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ _RULES: dict[str, str] = {
     "mathvision": "evals.benchmarks.mathvision",
     "wemath": "evals.benchmarks.wemath",
     "mathverse": "evals.benchmarks.mathverse",
+    "dynamath": "evals.benchmarks.dynamath",
 }
 
 SHARED_LABEL = "shared graders (uec_vlm.rewards.grade)"
@@ -80,8 +81,14 @@ def score_many(examples: Sequence, responses: Sequence[str], mode: str = "offici
 
 
 def subset_keys(example) -> dict[str, str | list[str]]:
+    """A rule's subsets; without a rule, the metadata keys the source's adapter lists as `subsets`."""
     rule = rule_for(example.source)
-    return {} if rule is None else rule.subset_keys(example)
+    if rule is not None:
+        return rule.subset_keys(example)
+    from data_zoo.registry import adapters
+
+    adapter = adapters().get(example.source)
+    return {} if adapter is None else metadata_subsets(example, adapter.subsets)
 
 
 def aggregate(source: str, examples: Sequence, correct: Sequence[Sequence[bool]]) -> dict:

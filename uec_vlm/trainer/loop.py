@@ -334,6 +334,7 @@ class Trainer:
         for k in keys:
             m[f"reward/{k}"] = float(np.mean([x.rewards.get(k, 0.0) for x in samples]))
         m["reward/pass_rate"] = float(np.mean([x.correct for x in samples]))
+        m.update(self.s.source_metrics(samples))
         lengths = [x.num_tokens for x in samples]
         m["response/length_mean"] = float(np.mean(lengths))
         m["response/length_max"] = float(max(lengths))

@@ -14,6 +14,7 @@ import torch
 from uec_vlm.config import Config
 from uec_vlm.config_loader import to_dict
 from uec_vlm.trainer import distributed as dist_utils
+from uec_vlm.trainer.mixture import MixtureStream, source_metrics, train_specs
 from uec_vlm.trainer.prompt_stream import PromptStream
 from uec_vlm.trainer.schedule import ProgressLR
 from uec_vlm.trainer.update import UpdateSettings
@@ -49,6 +50,16 @@ def build_model(cfg: Config):
                        lora=lora, freeze_vision=m.freeze_vision, trust_remote_code=m.trust_remote_code)
 
 
+def load_data(cfg: Config, spec: str):
+    """Dataset `spec` under the run's data policy: on_error, adapter modules, the dataset-folder rule for
+    image paths, and gold answers checked by the graders at load (not at the first reward)."""
+    from data_zoo.registry import load_dataset
+    from uec_vlm.rewards.graders import check_gold
+
+    return load_dataset(spec, on_error=cfg.data.on_error, adapter_modules=cfg.data.adapter_modules,
+                        allow_outside_root=cfg.data.allow_outside_root, gold_check=check_gold)
+
+
 def build_backend(cfg: Config, model, processor):
     from uec_vlm.rollout import make_backend
 
@@ -74,23 +85,29 @@ class TrainingSetup:
     """Builds the run's objects and restores them from `trainer.resume`."""
 
     def __init__(self, cfg: Config):
-        from data_zoo.registry import load_dataset
+        from data_zoo.registry import Dataset
         from uec_vlm.prompts import ImageBudget
+        from uec_vlm.resolve import resolve_names
         from uec_vlm.rewards import build_reward
         from uec_vlm.trainer.checkpoint import latest_checkpoint, load_checkpoint
         from uec_vlm.trainer.metrics_log import MetricsLogger
-        from uec_vlm.trainer.run_dir import RunDir
+        from uec_vlm.trainer.run_dir import RunDir, check_resume_config
         from uec_vlm.uec.buffers import BatchBuffer, ReplayBuffer
 
         self.cfg = cfg
         t = cfg.trainer
+        resolve_names(cfg)  # every name, before the model loads
         dist_utils.init_from_env(t.dist_timeout_s)
         self.rank, self.world = dist_utils.rank(), dist_utils.world_size()
+        self.run_dir = RunDir(t.output_dir)
+        ckpt = self._resume_point(latest_checkpoint)
+        if ckpt is not None:  # the run that wrote the checkpoint saved its config two levels up
+            saved = ckpt.parent.parent / "config.yaml"
+            check_resume_config(saved if saved.is_file() else self.run_dir.config_path, to_dict(cfg),
+                                allow=t.allow_config_change)
         seed_everything(t.seed)
         self.model, self.processor = build_model(cfg)
         self.pad_token_id = int(self.processor.tokenizer.pad_token_id)
-        self.run_dir = RunDir(t.output_dir)
-        ckpt = self._resume_point(latest_checkpoint)
         if ckpt is not None:  # weights go in before FSDP2 sharding; optimizer and the rest after
             load_checkpoint(ckpt, model=self.model, restore_rng=False)
         self.train_model = dist_utils.wrap_policy(self.model)
@@ -100,19 +117,33 @@ class TrainingSetup:
             self.ref_model.eval().requires_grad_(False)
         self.image_budget = ImageBudget(cfg.prompt.min_pixels, cfg.prompt.max_pixels)
 
-        self.train_set = load_dataset(cfg.data.train, on_error=cfg.data.on_error,
-                                      adapter_modules=cfg.data.adapter_modules)
-        if cfg.data.max_train_examples:
-            self.train_set.examples = self.train_set.examples[: cfg.data.max_train_examples]
-        if self.train_set.skipped:
-            print(f"data: skipped {len(self.train_set.skipped)} bad records of {cfg.data.train} "
-                  f"(first: {self.train_set.skipped[0]})")
-        # One global stream, the same on every rank: all ranks draw the same global batch of examples.
-        self.stream = PromptStream(self.train_set, seed=t.seed, shuffle=cfg.data.shuffle)
-        self.filtered_prompts: list[str] = []
+        self.train_sets = [self._load_train(spec) for spec, _ in train_specs(cfg.data.train, cfg.data.train_weights)]
+        self.train_set = self.train_sets[0] if len(self.train_sets) == 1 else Dataset(
+            "+".join(ds.name for ds in self.train_sets), [ex for ds in self.train_sets for ex in ds],
+            [s for ds in self.train_sets for s in ds.skipped])
+        # One global draw sequence from trainer.seed, the same on every rank: all ranks draw the same global
+        # batch of examples and each generates a share of it (docs/training.md, "Scale-out").
+        if len(self.train_sets) == 1:
+            self.stream = PromptStream(self.train_set, seed=t.seed, shuffle=cfg.data.shuffle)
+        else:
+            self.stream = MixtureStream(self.train_sets, cfg.data.train_weights, seed=t.seed, shuffle=cfg.data.shuffle)
+            if dist_utils.is_main():
+                print("data: mixture " + ", ".join(f"{lb} ({len(ds)} examples, p={p:.3f})" for lb, ds, p in
+                                                   zip(self.stream.labels, self.train_sets, self.stream.probs)))
         self.prompt_cache: dict[str, object] = {}  # uid -> encoded prompt built on this rank (cleared per step)
+        if cfg.data.overlap_check and dist_utils.is_main():
+            from data_zoo.overlap import contamination_warnings
 
-        self.reward_fn = build_reward(cfg.reward.name, weights=dict(cfg.reward.weights), timeout_s=cfg.reward.timeout_s)
+            named = {"data.val": [cfg.data.val] if cfg.data.val else [], "eval.suite": list(cfg.eval.suite)}
+            specs = [x for s in cfg.data.overlap_check for x in named.get(s, [s])]
+            for line in contamination_warnings(self.train_sets, specs, cfg.data.overlap_threshold,
+                                               adapter_modules=cfg.data.adapter_modules):
+                print(line)
+        self.filtered_prompts: list[str] = []
+        self.bad_at_use: list[str] = []
+
+        self.reward_fn = build_reward(cfg.reward.name, weights=dict(cfg.reward.weights), timeout_s=cfg.reward.timeout_s,
+                                      workers=cfg.reward.workers)
         self.backend = build_backend(cfg, self.model, self.processor)
         self.control = build_control(cfg)
         trainable = [p for p in self.model.parameters() if p.requires_grad]
@@ -148,37 +179,62 @@ class TrainingSetup:
             is_main=dist_utils.is_main())
 
     # ---------------------------------------------------------------- data
+    def _load_train(self, spec: str):
+        d = self.cfg.data
+        ds = load_data(self.cfg, spec)
+        if d.max_train_examples:
+            ds.examples = ds.examples[: d.max_train_examples]
+        if ds.skipped:
+            print(f"data: skipped {len(ds.skipped)} bad records of {spec} (first: {ds.skipped[0]})")
+        return ds
+
+    def source_metrics(self, samples) -> dict:
+        """Per-source counts and pass rates of a mixture run (nothing for a single training set)."""
+        return source_metrics(self.stream, samples) if isinstance(self.stream, MixtureStream) else {}
+
     def next_examples(self, k: int) -> list:
         """The next k examples of the global stream, identical on every rank (collective).
 
-        Too-long prompts (image tokens counted) are filtered, counted and replaced by the next examples.
-        Each rank encodes a contiguous share of the candidates (kept in `prompt_cache`); the uids it had to
-        drop, and any error, are gathered so every rank keeps the same examples or raises together.
+        Too-long prompts (image tokens counted) and, with data.on_error=skip, records that fail at use are
+        filtered, counted and replaced by the next examples. Each rank encodes a contiguous share of the
+        candidates (kept in `prompt_cache`); the uids it had to drop, and any error, are gathered so every
+        rank keeps the same examples or raises together.
         """
         from uec_vlm.prompts import build_prompts
 
         out: list = []
+        skip = self.cfg.data.on_error == "skip"
         while len(out) < k:
             batch = self.stream.next(k - len(out))
             errors: list[str] = []
             dropped: list[str] = []
+            bad: list[tuple[str, str]] = []
             with dist_utils.rank_local(errors):
                 share = [batch[i] for i in dist_utils.block(len(batch), self.world, self.rank)]
                 kept, dropped = build_prompts(share, self.processor, template=self.cfg.prompt.template,
                                               image_budget=self.image_budget,
-                                              max_prompt_length=self.cfg.prompt.max_prompt_length)
+                                              max_prompt_length=self.cfg.prompt.max_prompt_length,
+                                              bad=bad if skip else None)
                 self.prompt_cache.update((p.uid, p) for p in kept)
-            gone = {uid for part in dist_utils.gather_checked(dropped, errors) for uid in part}
+            parts = dist_utils.gather_checked((dropped, bad), errors)
+            too_long = {uid for d, _ in parts for uid in d}
+            failed = [(uid, reason) for _, b in parts for uid, reason in b]
+            for uid, reason in failed:  # data.on_error=skip also covers records that fail only at use
+                if dist_utils.is_main():
+                    print(f"data: skipped {uid} at use ({reason})")
+            self.bad_at_use.extend(uid for uid, _ in failed)
+            gone = too_long | {uid for uid, _ in failed}
             if gone:
-                self.filtered_prompts.extend(ex.uid for ex in batch if ex.uid in gone)
-                if len(self.filtered_prompts) >= len(self.train_set):
-                    raise ValueError(f"every prompt of {self.cfg.data.train} exceeds prompt.max_prompt_length="
-                                     f"{self.cfg.prompt.max_prompt_length} (image tokens included)")
+                self.filtered_prompts.extend(ex.uid for ex in batch if ex.uid in too_long)
+                if len(set(self.filtered_prompts) | set(self.bad_at_use)) >= len(self.train_set):
+                    raise ValueError(f"no usable prompt left in {self.cfg.data.train}: {len(self.filtered_prompts)} "
+                                     f"exceed prompt.max_prompt_length={self.cfg.prompt.max_prompt_length} (image "
+                                     f"tokens included), {len(self.bad_at_use)} failed at use")
             out.extend(ex for ex in batch if ex.uid not in gone)
         return out
 
     def prompt_for(self, example):
-        """The encoded prompt of an example that passed the length filter (built here if another rank did)."""
+        """The encoded prompt of an example that passed the filters (built here if another rank did)."""
         from uec_vlm.prompts import build_prompt
 
         if example.uid not in self.prompt_cache:
@@ -216,6 +272,7 @@ class TrainingSetup:
             "group_counter": self.group_counter,
             "updates": self.updates,
             "filtered_prompts": list(self.filtered_prompts),
+            "bad_at_use": list(self.bad_at_use),
         }
 
     def _resume_point(self, latest_checkpoint):
@@ -246,6 +303,7 @@ class TrainingSetup:
         self.torch_gen.set_state(ts["torch_gen"])
         self.group_counter, self.updates = ts["group_counter"], ts["updates"]
         self.filtered_prompts = list(ts.get("filtered_prompts", []))
+        self.bad_at_use = list(ts.get("bad_at_use", []))
         self.start_step = int(read_checkpoint_meta(ckpt)["step"])
         self.backend.update_weights(self.model)
         print(f"resumed from {ckpt} (step {self.start_step})")
@@ -272,6 +330,7 @@ class TrainingSetup:
             "optimizer_updates": self.updates,
             "prompts_filtered_too_long": len(self.filtered_prompts),
             "train_records_skipped": len(self.train_set.skipped),
+            "train_records_skipped_at_use": len(self.bad_at_use),
             "validation": {str(k): v for k, v in history_val.items()},
         }
         if dist_utils.is_main():
