@@ -118,7 +118,7 @@ def runs(tiny_qwen2_5_vl_dir, tmp_path_factory):
     (root / "resume").mkdir()
     bad = _bad_uid()
     fault = _two_nodes(node_args + ["reward.name=dist_rewards:bad_record"], root / "fault", UEC_TEST_BAD_UID=bad)
-    resume = _two_nodes(node_args, root / "resume")
+    resume = _two_nodes(node_args + ["trainer.allow_config_change=true"], root / "resume")  # reward.name changed
     return {"root": root, "fault": fault, "resume": resume, "bad": bad}
 
 
