@@ -212,7 +212,9 @@ class EvalConfig:
     temperature: float = f(0.6, "Sampling temperature.")
     top_p: float = f(0.95, "Nucleus threshold.")
     max_new_tokens: int = f(512, "Response length limit.")
-    mode: Literal["official", "strict"] = f("official", "Benchmark scoring mode (MathVista nearest-choice fallback in official).")
+    mode: Literal["official", "strict", "boxed"] = f(
+        "official", "Benchmark scoring mode: official (published rules; MathVista nearest-choice fallback), strict "
+        "(MathVista: an answer naming no option is wrong), boxed (We-Math also reads boxed letters; not official).")
     output_dir: str = f("runs/eval", "Eval run folder (resumable).")
     batch_prompts: int = f(8, "Reserved: the harness generates one prompt at a time, each with its own seed, so results never depend on batching or sharding.")
     bootstrap: int = f(1000, "Bootstrap resamples for confidence intervals.")
