@@ -148,7 +148,8 @@ class AlgoConfig:
 class ReplayConfig:
     enabled: bool = f(True, "Experience-replay stabilizer.")
     size_factor: float = f(2.0, "Replay capacity = size_factor * n0 samples (newest kept).")
-    freq: int = f(5, "Replay every `freq` updates.")
+    freq: int = f(5, "Replay every `freq` rollout steps (released code), whether or not that step updated; see `trigger`.")
+    trigger: Literal["steps", "updates"] = f("steps", "`steps`: replay on steps divisible by `freq` (released); `updates`: after every `freq`-th update instead.")
     rule: Literal["abs", "pos"] = f("abs", "Which trained samples enter: |A| > threshold (`abs`, released code) or A > threshold (`pos`, paper).")
     threshold: float = f(1.0, "Advantage threshold for the replay rule.")
 
@@ -177,9 +178,10 @@ class OptimConfig:
     lr: float = f(1e-6, "AdamW learning rate.")
     weight_decay: float = f(0.01, "AdamW weight decay.")
     betas: list[float] = f([0.9, 0.999], "AdamW betas.")
+    eps: float = f(1e-8, "AdamW epsilon (larger values damp steps of parameters whose gradients are near zero).")
     grad_clip: float = f(1.0, "Gradient-norm clip.")
-    warmup_steps: int = f(0, "Linear warm-up updates.")
-    schedule: Literal["constant", "cosine"] = f("constant", "LR schedule after warm-up.")
+    warmup_steps: int = f(0, "Linear warm-up over the first N optimizer steps.")
+    schedule: Literal["constant", "cosine", "linear"] = f("constant", "LR decay over training progress (reaches its end value, 0 for cosine/linear, after the last optimizer step of the last rollout step; docs/training.md).")
 
 
 @dataclass
@@ -193,10 +195,10 @@ class SFTConfig:
 @dataclass
 class TrainerConfig:
     steps: int = f(100, "Rollout steps (each samples prompts_per_step prompts).")
-    prompts_per_step: int = f(8, "Prompts sampled per step.")
+    prompts_per_step: int = f(8, "Prompts sampled per step and per rank (the global batch is this x the number of ranks).")
     rollout_token_budget: int = f(0, "Stop once this many response tokens were generated in all (rollouts, UEC exploration, DAPO resampling; summed over ranks); 0 = off. Equal-budget studies set it with trainer.steps as a cap.")
     ppo_epochs: int = f(1, "Passes over each update batch.")
-    mini_batch_size: int = f(0, "Samples per optimizer step (0 = the whole update batch).")
+    mini_batch_size: int = f(0, "Samples per optimizer step and per rank (global: this x ranks; 0 = the whole update batch).")
     micro_batch_size: int = f(8, "Samples per forward/backward (gradient accumulation, normalised by token count).")
     seed: int = f(0, "Seed for data order, sampling and initialisation.")
     output_dir: str = f("runs/default", "Run folder: config, metrics.jsonl, summary, checkpoints, plots.")
@@ -208,6 +210,7 @@ class TrainerConfig:
     val_n: int = f(1, "Samples per validation problem.")
     val_temperature: float = f(0.5, "Validation temperature (UEC-RL: 0.5); 0 = greedy.")
     max_bad_steps: int = f(3, "Stop after this many skipped steps with NaN/inf loss or gradients.")
+    dist_timeout_s: float = f(1800.0, "torchrun: time-out of every collective (s); must exceed the longest rank-local phase (a step's generation).")
     console: bool = f(True, "Live console table.")
     tensorboard: bool = f(True, "TensorBoard event files under output_dir/events.")
     wandb: bool = f(False, "Log to Weights & Biases (needs the logging extra).")
