@@ -39,7 +39,7 @@ def convert(row: dict, split: str, bases: list, source_file: str) -> Example:
     images = [] if split == "testmini_text_only" else [row_image(row, ("image",), bases, where)]
     meta = dict(row.get("metadata") or {})
     meta.update({k: row.get(k) for k in ("problem_index", "problem_version", "question_type", "query_wo",
-                                         "query_cot")})
+                                         "query_cot", "question_for_eval")})
     return Example(id=rid, source="mathverse", split=split, question=IMAGE_PLACEHOLDER * len(images) + question,
                    answer=answer, answer_kind=kind, choices=choices, gold_letter=letter, images=images,
                    metadata=meta)

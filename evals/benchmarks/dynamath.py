@@ -36,11 +36,12 @@ def _norm(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "", text.strip().lower())
 
 
-def score(example, response: str, mode: str = "official"):
+def score(example, response: str, mode: str = "official", *, extracted: bool = False):
+    """extracted: `response` already is the short answer (the official JSON field or an extractor's)."""
     from uec_vlm.rewards import Grade
     from uec_vlm.rewards.extract import extract_answer
 
-    ex = extract_answer(response)
+    ex = extract_answer(response, paths=("whole",) if extracted else None)
     if ex.text is None:
         return Grade(correct=False, extracted=None, path="dynamath:none", reason="no answer found")
     atype = example.metadata.get("answer_type")

@@ -1,5 +1,7 @@
-"""Two CPU processes (gloo) make the same update as one process on the same global batch, through the
-prefix-shared training forward (each distinct prompt prefilled once), with activation checkpointing off and on."""
+"""Two CPU processes (gloo) make the same update as one process on the same global batch (after generating
+prompts of uneven count and length per rank, which under FSDP2 needs `gathered_for_generation`), through the
+prefix-shared training forward (each distinct prompt prefilled once) with activation checkpointing off and
+on; a rank failing inside a collective phase makes its peer exit with the culprit's message."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -38,13 +41,13 @@ def _run(nproc: int, model_dir, out: Path, strategy: str, checkpointing: bool) -
 def test_two_process_update_equals_one_process(tiny_qwen2_5_vl_dir, tmp_path, strategy, checkpointing):
     single = _run(1, tiny_qwen2_5_vl_dir, tmp_path / "one.pt", strategy, checkpointing)
     double = _run(2, tiny_qwen2_5_vl_dir, tmp_path / "two.pt", strategy, checkpointing)
-    # Which path ran (micro-batches of 3, group-major). One process, 8 samples of 4 prompts: [2 prompts],
-    # [2 prompts], [1 prompt x 2 rows], each a prompt pass + completion pass = 6 policy calls, 5 images.
-    # Each of 2 ranks, 4 samples of 2 prompts: [2 prompts x 3 rows] (2 calls), [1 row] (1 full forward).
+    # Which path ran in the update (micro-batches of 3, group-major). One process, 8 samples of 4 prompts
+    # (lengths 3-6): [2 prompts], [2 prompts], [1 prompt x 2 rows], each a prompt pass + completion pass =
+    # 6 policy calls, 5 images. Rank 0 of 2 gets the token-balanced share {0, 1, 2, 3} (prompts 0 and 1):
+    # [2 prompts x 3 rows] (2 calls), [1 row] (1 full forward).
     assert single["calls"] == {"train": 6, "policy": 6, "encoded": [2, 2, 1]}
     # DDP wraps the training forward: its hooks fire once per micro-batch. FSDP2's root is the policy itself.
-    train_calls = 2 if strategy == "ddp" else 3
-    assert double["calls"] == {"train": train_calls, "policy": 3, "encoded": [2, 1]}
+    assert double["calls"] == {"train": 2 if strategy == "ddp" else 3, "policy": 3, "encoded": [2, 1]}
     from uec_vlm.models.loading import load_policy
 
     before, _ = load_policy(tiny_qwen2_5_vl_dir)
@@ -55,3 +58,20 @@ def test_two_process_update_equals_one_process(tiny_qwen2_5_vl_dir, tmp_path, st
         changed += int(not torch.equal(p1, before.state_dict()[name]))
     assert changed > 10  # the update really moved the weights
     assert single["metrics"]["actor/optimizer_steps"] == 1.0 == double["metrics"]["actor/optimizer_steps"]
+
+
+def test_a_rank_failing_mid_collective_is_named_by_its_peer():
+    """Rank 1 raises while rank 0 waits in an all-reduce: rank 0's collective breaks (peer gone) and it raises
+    RankFailure with rank 1's message from the store, within the 30 s collective time-out."""
+    port = str(_free_port())
+    t0 = time.monotonic()
+    procs = [subprocess.Popen([sys.executable, str(WORKER.with_name("dist_failure_worker.py"))], text=True,
+                              env=dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(Path(__file__).parents[2]),
+                                       RANK=str(r), WORLD_SIZE="2", LOCAL_RANK=str(r), MASTER_ADDR="127.0.0.1",
+                                       MASTER_PORT=port),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for r in (0, 1)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode != 0 for p in procs] == [True, True] and time.monotonic() - t0 < 90
+    cause = "rank 1 failed: MemoryError: CUDA out of memory (simulated in the backward of rank 1)"
+    assert f"RankFailure: {cause}" in outs[0][1], outs[0][1][-2000:]
+    assert "MemoryError: CUDA out of memory" in outs[1][1]
