@@ -12,6 +12,19 @@ from common import table
 from vs_trl import shape
 
 
+def fractions(row: dict) -> tuple[float, float]:
+    """(update model FLOP/s, prefill FLOP/s) as fractions of the torch.mm peak."""
+    f = row["flops"]
+    update = 6 * f["matmul_params"] * f["train_tokens"] / row["cpu_phases"]["update"] / 1e9
+    prefill = 2 * f["matmul_params"] * f["prefill_tokens"] / max(f["prefill_s"], 1e-9) / 1e9
+    return update / f["mm_peak_gflops"], prefill / f["mm_peak_gflops"]
+
+
+def summary(row: dict) -> str:
+    update, prefill = fractions(row)
+    return f"update {update:.0%} (model FLOPs), prefill {prefill:.0%} (section 5)"
+
+
 def section(row: dict) -> str:
     f, update_s = row["flops"], row["cpu_phases"]["update"]
     peak = f["mm_peak_gflops"]

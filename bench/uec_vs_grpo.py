@@ -62,5 +62,14 @@ def section(results: list[dict], size: str) -> str:
             + "\n\nUEC / GRPO per step: " + "; ".join(ratios) + " (the UEC-RL paper reports 0.79 on its GPU setup).")
 
 
+def summary(results: list[dict]) -> str:
+    out = []
+    for res in results:
+        cpu = {preset: median(r["cpu_s"]) for preset, r in res["runs"].items()}
+        name = "pass-rate mix" if res["reward"].endswith("mixed_reward") else "random model"
+        out.append(f"{name}: {cpu['uec'] / cpu['grpo']:.2f}")
+    return "; ".join(out) + " (section 4)"
+
+
 # The trainer's phases (`reward` runs inside `rollout` and `explore` and is not added to the step).
 PHASES = ("sample", "rollout", "reward", "explore", "difficulty", "retention", "update", "replay")
