@@ -74,7 +74,7 @@ def measure(part: str, quick: bool, save) -> dict:
                         "flops": r["flops"], "cpu_phases": r["cpu_phases"]}}
     if part == "generation":
         args = {"size": "3M", "prompts": 4, "new_tokens": 16}
-        return {"args": args, "result": run_child("generation.py", args)}
+        return {"args": args, "result": run_child("generation.py", args, threads="1")}
     if part in ("scaling", "scaling100"):
         return {"size": "0.2M" if part == "scaling" else "100M",
                 "cells": run_child("scaling.py", {"size": "0.2M" if part == "scaling" else "100M"}, timeout=3600,
