@@ -173,8 +173,10 @@ each part's above), so wall seconds are several times a quiet machine's and move
 process to the next. The headline ratios are therefore in CPU seconds of the step (`time.process_time()`
 at 1 thread per process), which the load stretches far less; wall-second ratios are listed next to them.
 Ours and TRL alternate process by process, back to back, and ratios are medians over pairs of the pair's
-ratio; with 1-2 pairs a row, read CPU-ratio differences under about 0.05 as noise (the two 3M
-checkpointing pairs gave 0.50 and 0.45; in wall seconds 0.82 and 0.44). **No GPU figures are measured
+ratio; with 1-2 pairs a row, read CPU-ratio differences under about 0.05 as noise ("What each change
+bought" below lists repeated 3M pairs: 0.42-0.52 in CPU seconds, 0.42-0.93 in wall seconds; CPU seconds
+are not immune either: the same step of ours took 3.1-3.8 CPU s at a load average of 16 and 2.9 at 5, as
+cores shared by hyperthreads and caches shared by neighbours slow each instruction). **No GPU figures are measured
 yet** (throughput, MFU, tokens/s and peak GPU memory of a Qwen2.5-VL-3B-sized model need the GPU run of
 these scripts; no GPU was lent to this work).
 
