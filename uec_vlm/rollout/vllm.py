@@ -142,7 +142,9 @@ def to_vllm_sampling_kwargs(params: SamplingParams, stop_ids: list[int], allowed
         "seed": params.seed,
         "logprobs": 0,  # the sampled token's log-prob only
         "stop_token_ids": list(stop_ids),
-        "skip_special_tokens": True,
+        # Text is decoded here like the HF backend does (vLLM's incremental detokenizer holds back a trailing
+        # partial UTF-8 sequence, so its text could differ from what the reward grades elsewhere).
+        "detokenize": False,
         # A hard mask (-inf), not a logit bias: a bias of -100 loses to a policy that pushes a placeholder up.
         "allowed_token_ids": list(allowed_ids),
     }
@@ -234,7 +236,8 @@ class VLLMBackend:
                 ids = list(o.token_ids)
                 lps = [entry[t].logprob for entry, t in zip(o.logprobs or [], ids)]
                 reason = "stop" if o.finish_reason == "stop" else "length"
-                group.append(Completion(ids, o.text, lps, reason))
+                text = self.processor.tokenizer.decode(ids, skip_special_tokens=True)
+                group.append(Completion(ids, text, lps, reason))
             groups.append(group)
         return groups
 
