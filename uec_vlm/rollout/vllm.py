@@ -160,7 +160,6 @@ class VLLMBackend:
     def __init__(self, model, processor, *, model_path: str, options: EngineOptions | None = None,
                  sync_dir: str | None = None):
         import torch
-
         import torch.distributed as dist
 
         self.options = options or EngineOptions()
@@ -251,7 +250,10 @@ class VLLMBackend:
         llm.llm_engine.engine_core.shutdown()
         del llm
         if self._owns_dist_group:
-            from vllm.distributed.parallel_state import destroy_distributed_environment, destroy_model_parallel
+            from vllm.distributed.parallel_state import (
+                destroy_distributed_environment,
+                destroy_model_parallel,
+            )
 
             destroy_model_parallel()
             destroy_distributed_environment()
