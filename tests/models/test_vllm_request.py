@@ -25,13 +25,12 @@ def test_sampling_kwargs():
     from uec_vlm.rollout import SamplingParams
     from uec_vlm.rollout.vllm import to_vllm_sampling_kwargs
 
-    kw = to_vllm_sampling_kwargs(SamplingParams(n=5, temperature=1.0, top_p=0.99, max_new_tokens=64, seed=3),
-                                 [2], [0, 1, 2, 5])
+    kw = to_vllm_sampling_kwargs(SamplingParams(n=5, temperature=1.0, top_p=0.99, max_new_tokens=64, seed=3), [2])
     assert kw == {"n": 5, "temperature": 1.0, "top_p": 0.99, "top_k": -1, "max_tokens": 64, "seed": 3,
-                  "logprobs": 0, "stop_token_ids": [2], "detokenize": False, "allowed_token_ids": [0, 1, 2, 5]}
-    greedy = to_vllm_sampling_kwargs(SamplingParams(greedy=True, top_k=5, temperature=0.7), [], [1])
+                  "logprobs": 0, "stop_token_ids": [2], "detokenize": False}
+    greedy = to_vllm_sampling_kwargs(SamplingParams(greedy=True, top_k=5, temperature=0.7), [])
     assert (greedy["temperature"], greedy["top_k"], greedy["top_p"]) == (0.0, -1, 1.0)
-    sampled = to_vllm_sampling_kwargs(SamplingParams(top_k=5, temperature=1.2), [], [1])
+    sampled = to_vllm_sampling_kwargs(SamplingParams(top_k=5, temperature=1.2), [])
     assert (sampled["temperature"], sampled["top_k"]) == (1.2, 5)
 
 
@@ -46,17 +45,18 @@ def test_prompt_seeds():
 def test_engine_kwargs_cpu_gpu_and_bad_options():
     from uec_vlm.rollout.vllm import EngineOptions, engine_kwargs
 
-    cpu = engine_kwargs("/m", EngineOptions(dtype="float32", max_model_len=512), on_gpu=False)
+    cpu = engine_kwargs("/m", EngineOptions(dtype="float32", max_model_len=512), [7, 9], on_gpu=False)
     assert cpu == {"model": "/m", "dtype": "float32", "max_model_len": 512, "tensor_parallel_size": 1,
                    "limit_mm_per_prompt": {"image": 8, "video": 0}, "enable_prefix_caching": True,
                    "logprobs_mode": "processed_logprobs", "seed": 0, "distributed_executor_backend": "uni",
-                   "enforce_eager": True}
+                   "enforce_eager": True, "logits_processors": ["uec_vlm.rollout.vllm_mask:BanTokens"],
+                   "additional_config": {"uec_vlm_banned_token_ids": [7, 9]}}
     gpu = engine_kwargs("/m", EngineOptions(gpu_memory_utilization=0.3, sleep=True, tensor_parallel_size=2,
-                                            weight_sync="path"), on_gpu=True)
+                                            weight_sync="path"), [], on_gpu=True)
     assert (gpu["gpu_memory_utilization"], gpu["enable_sleep_mode"], gpu["tensor_parallel_size"]) == (0.3, True, 2)
     assert "distributed_executor_backend" not in gpu and "enforce_eager" not in gpu
     with pytest.raises(ValueError, match="rollout.vllm_sleep needs a GPU"):
-        engine_kwargs("/m", EngineOptions(sleep=True), on_gpu=False)
+        engine_kwargs("/m", EngineOptions(sleep=True), [], on_gpu=False)
     with pytest.raises(ValueError, match="rollout.vllm_weight_sync: path"):
         EngineOptions(tensor_parallel_size=2)
     with pytest.raises(ValueError, match="rollout.vllm_gpu_memory_utilization"):

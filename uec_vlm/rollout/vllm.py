@@ -9,10 +9,10 @@ Semantics (tested on CPU in tests/vllm/, docs/vllm.md):
   pixels and image tokens the training forward sees.
 - n samples of a prompt are one request (prompt prefilled and images encoded once, prefix caching on);
   each prompt of a call gets its own seed, derived from `SamplingParams.seed` and its index.
-- Image/video placeholders and vision markers can never be sampled (`allowed_token_ids` masks them to -inf,
-  however large their logits).
+- Image/video placeholders, vision markers and LM-head rows beyond the tokenizer can never be sampled (an
+  engine-wide logits processor sets them to -inf, however large their logits: `vllm_mask.BanTokens`).
 - `Completion.logprobs` are the log-probs of the distribution each token was actually sampled from
-  (vLLM `logprobs_mode="processed_logprobs"`): softmax(logits / T) over the allowed tokens, renormalised
+  (vLLM `logprobs_mode="processed_logprobs"`): softmax(logits / T) over the non-banned tokens, renormalised
   over the kept ones when top-k / top-p truncate. The importance-corrected UEC variant divides by exactly
   these. The trainer's old log-probs (temperature 1, full vocabulary) always come from its own forward.
 - Weights: `update_weights` pushes the trainer's weights (LoRA merged) after every optimizer update, either
@@ -67,8 +67,8 @@ class EngineOptions:
                              "set rollout.vllm_weight_sync: path (tensors cannot be handed to them)")
 
 
-def engine_kwargs(model_path: str, opts: EngineOptions, *, on_gpu: bool) -> dict[str, Any]:
-    """Keyword arguments for `vllm.LLM` (pure: unit-tested without vLLM)."""
+def engine_kwargs(model_path: str, opts: EngineOptions, banned_ids: list[int], *, on_gpu: bool) -> dict[str, Any]:
+    """Keyword arguments for `vllm.LLM` (pure: unit-tested without vLLM). `banned_ids` are never sampled."""
     if opts.sleep and not on_gpu:
         raise ValueError("rollout.vllm_sleep needs a GPU (vLLM's sleep mode frees GPU memory); set it to false")
     kwargs: dict[str, Any] = {
@@ -80,6 +80,8 @@ def engine_kwargs(model_path: str, opts: EngineOptions, *, on_gpu: bool) -> dict
         "enable_prefix_caching": True,
         "logprobs_mode": "processed_logprobs",
         "seed": opts.seed,
+        "logits_processors": ["uec_vlm.rollout.vllm_mask:BanTokens"],
+        "additional_config": {"uec_vlm_banned_token_ids": list(banned_ids)},
     }
     if opts.tensor_parallel_size == 1:
         kwargs["distributed_executor_backend"] = "uni"  # the worker lives in this process: tensor pushes work
@@ -100,6 +102,8 @@ def _import_vllm(in_process: bool):
     if in_process:
         # The engine core in this process: weight tensors reach the worker without pickling.
         os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+    # The placeholder ban (uec_vlm.rollout.vllm_mask) is a V1-runner logits processor.
+    os.environ.setdefault("VLLM_USE_V2_MODEL_RUNNER", "0")
     try:
         import vllm
     except ImportError as e:
@@ -131,7 +135,7 @@ def prompt_seed(seed: int | None, index: int) -> int | None:
     return (seed * 1_000_003 + index * 7919) % (2**31)
 
 
-def to_vllm_sampling_kwargs(params: SamplingParams, stop_ids: list[int], allowed_ids: list[int]) -> dict:
+def to_vllm_sampling_kwargs(params: SamplingParams, stop_ids: list[int]) -> dict:
     """Keyword arguments for `vllm.SamplingParams` equivalent to `params` (one prompt's seed applied later)."""
     return {
         "n": params.n,
@@ -145,8 +149,6 @@ def to_vllm_sampling_kwargs(params: SamplingParams, stop_ids: list[int], allowed
         # Text is decoded here like the HF backend does (vLLM's incremental detokenizer holds back a trailing
         # partial UTF-8 sequence, so its text could differ from what the reward grades elsewhere).
         "detokenize": False,
-        # A hard mask (-inf), not a logit bias: a bias of -100 loses to a policy that pushes a placeholder up.
-        "allowed_token_ids": list(allowed_ids),
     }
 
 
@@ -167,11 +169,11 @@ class VLLMBackend:
         self.processor = processor
         # The in-process engine creates a 1-process torch.distributed group unless one exists already.
         self._owns_dist_group = not (dist.is_available() and dist.is_initialized())
-        self.llm = self._vllm.LLM(**engine_kwargs(model_path, self.options, on_gpu=torch.cuda.is_available()))
         vocab = model.get_output_embeddings().weight.shape[0]
         self.stops = stop_token_ids(processor, model)
-        banned = set(banned_token_ids(processor, vocab))
-        self.allowed = [i for i in range(vocab) if i not in banned]
+        self.banned = banned_token_ids(processor, vocab)
+        self.llm = self._vllm.LLM(**engine_kwargs(model_path, self.options, self.banned,
+                                                  on_gpu=torch.cuda.is_available()))
         self._sync_dir = sync_dir
         self._sleeping = False
         self._sleep_if_colocated()
@@ -220,7 +222,7 @@ class VLLMBackend:
         if not prompts:
             return []
         requests = [build_request(p, self.processor.tokenizer) for p in prompts]
-        base = to_vllm_sampling_kwargs(params, self.stops, self.allowed)
+        base = to_vllm_sampling_kwargs(params, self.stops)
         per_prompt = [self._vllm.SamplingParams(**dict(base, seed=prompt_seed(params.seed, i)))
                       for i in range(len(prompts))]
         self._wake()
