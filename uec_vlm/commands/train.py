@@ -16,10 +16,10 @@ def build_validation(cfg, processor):
     """The validation callback on data.val (composition root: the trainer never imports evals)."""
     if not cfg.data.val:
         return None
-    from data_zoo.registry import load_dataset
     from evals.harness import make_validation_fn
+    from uec_vlm.trainer.setup import load_data
 
-    val = load_dataset(cfg.data.val, on_error=cfg.data.on_error, adapter_modules=cfg.data.adapter_modules)
+    val = load_data(cfg, cfg.data.val)
     return make_validation_fn(cfg, processor, list(val))
 
 
