@@ -50,6 +50,30 @@ def test_logprobs_equal_trainer_logprobs(engine, temperature, masked_logprobs, m
     assert max_abs_diff(completions, ref) < 1e-5
 
 
+def test_logprobs_under_top_k_are_renormalised_over_the_kept_tokens(engine, max_abs_diff):
+    """With truncation the log-probs are those of the truncated distribution actually sampled from."""
+    from uec_vlm.logprobs import compute_logprobs
+    from uec_vlm.rollout.base import banned_token_ids
+
+    params = SamplingParams(n=4, temperature=1.2, top_k=5, max_new_tokens=8, seed=8)
+    prompts, completions = _flat(engine.prompts, engine.backend.generate(engine.prompts, params))
+    head = engine.model.get_output_embeddings()
+    banned = torch.tensor(banned_token_ids(engine.processor, head.weight.shape[0]))
+
+    def top5(module, inputs, logits):  # the set of the 5 largest is the same before and after dividing by T
+        logits = logits.index_fill(-1, banned, float("-inf"))
+        kth = logits.topk(5, dim=-1).values[..., -1:]
+        return logits.masked_fill(logits < kth, float("-inf"))
+
+    hook = head.register_forward_hook(top5)
+    try:
+        ref, _ = compute_logprobs(engine.model, prompts, [c.token_ids for c in completions],
+                                  pad_token_id=engine.processor.tokenizer.pad_token_id, temperature=1.2)
+    finally:
+        hook.remove()
+    assert max_abs_diff(completions, ref) < 1e-5
+
+
 def test_seeds_are_per_prompt_and_reproducible(engine):
     params = SamplingParams(n=3, temperature=1.0, max_new_tokens=8, seed=5)
     twice = [engine.prompts[0], engine.prompts[0]]
