@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, Workload, emit, median, model_dir, run_child, table  # noqa: E402
+from common import CACHE, ROOT, Workload, emit, median, model_dir, run_child, table  # noqa: E402
 from workload import workload_examples  # noqa: E402
 
 DOC = ROOT / "docs" / "bench_vllm.md"
@@ -103,27 +103,35 @@ With vLLM the update also pushes the weights into the engine (part of `update s`
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="the 3M model only")
+    ap.add_argument("--resume", action="store_true", help="reuse the children already measured by a cut run")
     args = ap.parse_args()
     import platform
 
     t0 = time.perf_counter()
     meta = {"date": datetime.date.today().isoformat(), "load_start": _load(),
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, 2 threads per process, fp32"}
-    gen: dict[str, dict] = {}
-    for size in (["3M"] if args.quick else ["3M", "20M", "100M"]):
-        gen[size] = {}
-        for backend in ("hf", "vllm"):
-            print(f"generation {size} {backend}", flush=True)
-            gen[size][backend] = run_child("vllm_vs_hf.py", dict(GEN, size=size, backend=backend), timeout=1800)
-    steps = {}
-    for backend in ("hf", "vllm"):
-        print(f"training step {backend}", flush=True)
-        steps[backend] = run_child("worker_ours.py", dict(STEP, overrides=[f"rollout.backend={backend}"]),
-                                   timeout=1800)
+    # Each child's result is kept as soon as it exists: a failure later does not lose the earlier ones,
+    # and `--resume` measures only what is missing.
+    partial = CACHE / "vllm_vs_hf.partial.json"
+    done = json.loads(partial.read_text()) if args.resume and partial.exists() else {}
+
+    def child(key: str, script: str, child_args: dict) -> dict:
+        if key not in done:
+            print(key, flush=True)
+            done[key] = run_child(script, child_args, timeout=1800)
+            partial.parent.mkdir(parents=True, exist_ok=True)
+            partial.write_text(json.dumps(done))
+        return done[key]
+
+    gen = {size: {b: child(f"generation {size} {b}", "vllm_vs_hf.py", dict(GEN, size=size, backend=b))
+                  for b in ("hf", "vllm")}
+           for size in (["3M"] if args.quick else ["3M", "20M", "100M"])}
+    steps = {b: child(f"training step {b}", "worker_ours.py", dict(STEP, overrides=[f"rollout.backend={b}"]))
+             for b in ("hf", "vllm")}
     meta.update(minutes=(time.perf_counter() - t0) / 60, load_end=_load())
     body = section(gen, steps, meta)
     DOC.write_text("# vLLM backend against the HF backend (CPU)\n\n" + body + "\n")
-    (ROOT / "runs" / "bench" / "vllm_vs_hf.json").write_text(json.dumps({"gen": gen, "steps": steps, "meta": meta}))
+    (CACHE / "vllm_vs_hf.json").write_text(json.dumps({"gen": gen, "steps": steps, "meta": meta}))
     if BENCHMARKS.exists():
         text = BENCHMARKS.read_text()
         block = f"{START}\n## 6. vLLM backend against the HF backend (CPU)\n\n{body}\n{END}"
