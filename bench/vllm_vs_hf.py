@@ -71,6 +71,22 @@ def _load() -> str:
     return "load average {:.1f} / {:.1f} / {:.1f}".format(*os.getloadavg())
 
 
+def _verdict(gen: dict) -> str:
+    """Which backend wins per size (all n), and from which size on vLLM wins everywhere (the crossover)."""
+    parts, crossover = [], None
+    for size, by_backend in gen.items():
+        ratios = [v["s"] / h["s"] for h, v in zip(by_backend["hf"]["cells"], by_backend["vllm"]["cells"], strict=True)]
+        wins = sum(r < 1 for r in ratios)
+        parts.append(f"{size}: vLLM faster in {wins} of {len(ratios)} cells (vLLM / HF {min(ratios):.2f}-{max(ratios):.2f})")
+        if wins == len(ratios) and crossover is None:
+            crossover = size
+        elif wins < len(ratios):
+            crossover = None
+    where = (f"vLLM wins at every n from the {crossover} model on" if crossover else
+             "no measured size where vLLM wins at every n")
+    return "Verdict (computed from the table): " + "; ".join(parts) + f". Crossover: {where}."
+
+
 def section(gen: dict, steps: dict, meta: dict) -> str:
     rows = []
     for size, by_backend in gen.items():
@@ -78,6 +94,7 @@ def section(gen: dict, steps: dict, meta: dict) -> str:
         for c_hf, c_vl in zip(hf["cells"], vl["cells"], strict=True):
             rows.append([f"{size} ({hf['params'] / 1e6:.0f}M)", c_hf["n"], c_hf["s"], c_vl["s"],
                          f"**{c_vl['s'] / c_hf['s']:.2f}**", c_hf["tok_s"], c_vl["tok_s"]])
+    verdict = _verdict(gen)
     starts = ", ".join(f"{s}: hf {b['hf']['start_s']:.1f} s, vLLM {b['vllm']['start_s']:.1f} s" for s, b in gen.items())
     step_rows = [[name, median(r["step_s"]), median(r["phases"].get("rollout", [float("nan")])),
                   median(r["phases"].get("update", [float("nan")]))] for name, r in steps.items()]
@@ -91,6 +108,8 @@ tokens, sampled at T = 1 with the same seeds; the same prompt objects go to both
 not timed. Backend start: {starts}.
 
 {table(["model", "n", "HF s", "vLLM s", "vLLM / HF", "HF tok/s", "vLLM tok/s"], rows)}
+
+{verdict}
 
 One GRPO step (the vs-TRL workload: {STEP['prompts']} prompts x {STEP['n']} samples x {STEP['new_tokens']}
 tokens, {STEP['size']} model, median of {STEP['steps']} steps after one warm-up step):
