@@ -67,10 +67,6 @@ def measure(a: dict) -> dict:
     return {"cells": cells, "start_s": start_s, "params": sum(p.numel() for p in model.parameters())}
 
 
-def _load() -> str:
-    return "load average {:.1f} / {:.1f} / {:.1f}".format(*os.getloadavg())
-
-
 def _verdict(gen: dict) -> str:
     """Which backend wins per size (all n), and from which size on vLLM wins everywhere (the crossover)."""
     parts, crossover = [], None
@@ -92,15 +88,16 @@ def section(gen: dict, steps: dict, meta: dict) -> str:
     for size, by_backend in gen.items():
         hf, vl = by_backend["hf"], by_backend["vllm"]
         for c_hf, c_vl in zip(hf["cells"], vl["cells"], strict=True):
-            rows.append([f"{size} ({hf['params'] / 1e6:.0f}M)", c_hf["n"], c_hf["s"], c_vl["s"],
+            rows.append([f"{size} ({hf['params'] / 1e6:.1f}M params)", c_hf["n"], c_hf["s"], c_vl["s"],
                          f"**{c_vl['s'] / c_hf['s']:.2f}**", c_hf["tok_s"], c_vl["tok_s"]])
     verdict = _verdict(gen)
     starts = ", ".join(f"{s}: hf {b['hf']['start_s']:.1f} s, vLLM {b['vllm']['start_s']:.1f} s" for s, b in gen.items())
     step_rows = [[name, median(r["step_s"]), median(r["phases"].get("rollout", [float("nan")])),
                   median(r["phases"].get("update", [float("nan")]))] for name, r in steps.items()]
-    return f"""Written by `python bench/vllm_vs_hf.py` ({meta['minutes']:.1f} min, {meta['date']}); machine:
-{meta['machine']}; {meta['load_start']} at the start, {meta['load_end']} at the end. **The machine was
-shared and heavily loaded while this ran: read the ratios, not the seconds, and even those loosely.**
+    return f"""Written by `python bench/vllm_vs_hf.py` ({meta['minutes']:.1f} min of measuring, {meta['date']}); machine:
+{meta['machine']}; 1-minute load average after each measurement: {meta['loads']}. **The machine was shared
+and heavily loaded while this ran: read the ratios, not the seconds, and even those loosely** (the two
+backends' `update s` below run the same code and should be equal: their gap is the noise).
 
 Generation: {GEN['prompts']} prompts with one {GEN['image_tokens']}-token image each, {GEN['new_tokens']} new
 tokens, sampled at T = 1 with the same seeds; the same prompt objects go to both backends. One process per
@@ -126,8 +123,7 @@ def main() -> int:
     args = ap.parse_args()
     import platform
 
-    t0 = time.perf_counter()
-    meta = {"date": datetime.date.today().isoformat(), "load_start": _load(),
+    meta = {"date": datetime.date.today().isoformat(),
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, 2 threads per process, fp32"}
     # Each child's result is kept as soon as it exists: a failure later does not lose the earlier ones,
     # and `--resume` measures only what is missing.
@@ -138,6 +134,7 @@ def main() -> int:
         if key not in done:
             print(key, flush=True)
             done[key] = run_child(script, child_args, timeout=1800)
+            done[key]["load_after"] = os.getloadavg()[0]
             partial.parent.mkdir(parents=True, exist_ok=True)
             partial.write_text(json.dumps(done))
         return done[key]
@@ -147,7 +144,10 @@ def main() -> int:
            for size in (["3M"] if args.quick else ["3M", "20M", "100M"])}
     steps = {b: child(f"training step {b}", "worker_ours.py", dict(STEP, overrides=[f"rollout.backend={b}"]))
              for b in ("hf", "vllm")}
-    meta.update(minutes=(time.perf_counter() - t0) / 60, load_end=_load())
+    children = [r for by_b in gen.values() for r in by_b.values()] + list(steps.values())
+    loads = [r["load_after"] for r in children if "load_after" in r]
+    meta.update(minutes=sum(r["process_s"] for r in children) / 60,
+                loads=f"{min(loads):.1f}-{max(loads):.1f}" if loads else "not recorded")
     body = section(gen, steps, meta)
     DOC.write_text("# vLLM backend against the HF backend (CPU)\n\n" + body + "\n")
     (CACHE / "vllm_vs_hf.json").write_text(json.dumps({"gen": gen, "steps": steps, "meta": meta}))
