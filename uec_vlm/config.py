@@ -7,7 +7,7 @@ Every field's `help` is what `uec-vlm config --help-fields` prints; keep them ac
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 
 def f(default, help: str, **kw):  # noqa: A002 - `help` mirrors TRL/argparse naming
@@ -34,12 +34,15 @@ class ModelConfig:
 
 @dataclass
 class DataConfig:
-    train: str = f("synthgeo:train?n=2000&seed=0", "Training set spec, e.g. `geometry3k:train@/data/geo3k`, `hiyouga/geometry3k@train`, `synthgeo:train?n=2000`, or a parquet/jsonl path.")
+    train: str | list[str] = f("synthgeo:train?n=2000&seed=0", "Training set spec, e.g. `geometry3k:train@/data/geo3k`, `hiyouga/geometry3k@train`, `synthgeo:train?n=2000`, or a parquet/jsonl path; a list of specs is a mixture (see data.train_weights).")
+    train_weights: list[float] = f([], "Sampling weights of a data.train list, e.g. [1, 2]; empty = proportional to dataset size. Draws are seeded by trainer.seed, sharded over ranks and resumed exactly.")
+    overlap_check: list[str] = f([], "Evaluation specs to compare with the training data at train start (image hash + question text; `data.val` and `eval.suite` stand for those settings); a warning names each one overlapped beyond data.overlap_threshold.")
+    overlap_threshold: float = f(0.0, "Warn when more than this fraction of an overlap_check set matches a training item.")
     val: str = f("synthgeo:test?n=100&seed=0", "Validation set spec ('' disables validation).")
     on_error: Literal["fail", "skip"] = f("fail", "Bad record policy: `fail` stops naming the record; `skip` drops it, counts it and reports the count.")
     adapter_modules: list[str] = f([], "Python modules to import so that their dataset adapters register (your own adapters).")
     shuffle: bool = f(True, "Shuffle the training set each epoch (seeded by trainer.seed).")
-    max_train_examples: int = f(0, "Use only the first N training examples (0 = all).")
+    max_train_examples: int = f(0, "Use only the first N training examples (0 = all; per spec of a mixture).")
     allow_outside_root: bool = f(False, "Accept image paths (absolute or with `../`) that leave the dataset's folder. Off: such records are bad records naming the path.")
 
 
@@ -111,15 +114,27 @@ class OverlongConfig:
 
 
 @dataclass
+class NoisyRolloutConfig:
+    enabled: bool = f(False, "NoisyRollout (arXiv 2504.13055): part of each group is generated from Gaussian-perturbed images; every sample is trained on the clean image.")
+    n_noisy: int = f(0, "Rollouts per prompt generated from the perturbed image (of rollout.n; the paper: half).")
+    noise_std: float = f(0.3, "Initial std of the Gaussian pixel noise, in [0, 1] pixel units.")
+    anneal_steps: int = f(0, "Noise std decays linearly to 0 over this many training steps (0 = constant).")
+
+
+@dataclass
 class AlgoConfig:
-    advantage: str = f("grpo", "Advantage estimator: `grpo` (group mean/std), `drgrpo` (no std), `rloo`, or a registered name.")
+    advantage: str = f("grpo", "Advantage estimator: `grpo` (group mean/std), `drgrpo` (no std), `rloo`, `reinforce_pp_baseline`, `passk_max`, `passk`, or a registered name.")
+    policy_loss: str = f("ppo_clip", "Per-token policy loss: `ppo_clip`, `gspo` (sequence-level ratio), `cispo` (clipped IS weight), `ce_gppo` (bounded gradients of clipped tokens), or a registered name.")
+    top_entropy_quantile: float = f(1.0, "Train only on the top fraction of tokens by entropy (arXiv 2506.01939: 0.2); 1.0 = every token.")
+    params: dict[str, dict[str, Any]] = f({}, "Keyword parameters of the selected registered algorithms, keyed by name, e.g. `algo.params.passk.k=4`; checked against the function's signature at load.")
+    modules: list[str] = f([], "Python modules to import so that their algorithms register (your own algorithms outside uec_vlm/algos).")
     loss_agg: Literal["token-mean", "seq-mean-token-mean", "seq-mean-token-sum-norm"] = f("token-mean", "Loss aggregation over tokens.")
     clip_low: float = f(0.2, "PPO lower clip epsilon.")
     clip_high: float = f(0.2, "PPO upper clip epsilon (DAPO clip-higher: 0.28).")
     dual_clip: float | None = f(3.0, "Dual-clip constant c for negative advantages (null disables).")
     kl_coef: float = f(0.0, "KL-to-reference loss coefficient; the reference model is loaded only when > 0.")
     kl_kind: Literal["k1", "k2", "k3"] = f("k3", "KL estimator (k3 = low_var_kl as in verl/EasyR1).")
-    entropy_control: str = f("none", "`none`, `bonus`, `aer`, `kl_cov`, `clip_cov`, `entropy_adv`.")
+    entropy_control: str = f("none", "`none`, `bonus`, `aer`, `kl_cov`, `clip_cov`, `entropy_adv`, `skywork`, `entropic`, or a registered name (parameters of the last three in algo.params.<name>).")
     entropy_coef: float = f(0.0, "Fixed entropy bonus coefficient (entropy_control=bonus).")
     aer: AERConfig = field(default_factory=AERConfig, metadata={"help": "AER-style adaptive entropy controller."})
     kl_cov: KLCovConfig = field(default_factory=KLCovConfig, metadata={"help": "KL-Cov settings."})
@@ -129,13 +144,15 @@ class AlgoConfig:
     max_resample_rounds: int = f(3, "Cap on extra generation rounds for dynamic sampling.")
     overlong: OverlongConfig = field(default_factory=OverlongConfig, metadata={"help": "DAPO overlong shaping."})
     reward_scale: Literal["01", "pm1"] = f("01", "Accuracy reward as {0,1} or {-1,+1} (DAPO).")
+    noisy_rollout: NoisyRolloutConfig = field(default_factory=NoisyRolloutConfig, metadata={"help": "NoisyRollout: rollouts on perturbed images."})
 
 
 @dataclass
 class ReplayConfig:
     enabled: bool = f(True, "Experience-replay stabilizer.")
     size_factor: float = f(2.0, "Replay capacity = size_factor * n0 samples (newest kept).")
-    freq: int = f(5, "Replay every `freq` updates.")
+    freq: int = f(5, "Replay every `freq` rollout steps (released code), whether or not that step updated; see `trigger`.")
+    trigger: Literal["steps", "updates"] = f("steps", "`steps`: replay on steps divisible by `freq` (released); `updates`: after every `freq`-th update instead.")
     rule: Literal["abs", "pos"] = f("abs", "Which trained samples enter: |A| > threshold (`abs`, released code) or A > threshold (`pos`, paper).")
     threshold: float = f(1.0, "Advantage threshold for the replay rule.")
 
@@ -164,9 +181,10 @@ class OptimConfig:
     lr: float = f(1e-6, "AdamW learning rate.")
     weight_decay: float = f(0.01, "AdamW weight decay.")
     betas: list[float] = f([0.9, 0.999], "AdamW betas.")
+    eps: float = f(1e-8, "AdamW epsilon (larger values damp steps of parameters whose gradients are near zero).")
     grad_clip: float = f(1.0, "Gradient-norm clip.")
-    warmup_steps: int = f(0, "Linear warm-up updates.")
-    schedule: Literal["constant", "cosine"] = f("constant", "LR schedule after warm-up.")
+    warmup_steps: int = f(0, "Linear warm-up over the first N optimizer steps.")
+    schedule: Literal["constant", "cosine", "linear"] = f("constant", "LR decay over training progress (reaches its end value, 0 for cosine/linear, after the last optimizer step of the last rollout step; docs/training.md).")
 
 
 @dataclass
@@ -180,9 +198,10 @@ class SFTConfig:
 @dataclass
 class TrainerConfig:
     steps: int = f(100, "Rollout steps (each samples prompts_per_step prompts).")
-    prompts_per_step: int = f(8, "Prompts sampled per step.")
+    prompts_per_step: int = f(8, "Prompts sampled per step and per rank (the global batch is this x the number of ranks).")
+    rollout_token_budget: int = f(0, "Stop once this many response tokens were generated in all (rollouts, UEC exploration, DAPO resampling; summed over ranks); 0 = off. Equal-budget studies set it with trainer.steps as a cap.")
     ppo_epochs: int = f(1, "Passes over each update batch.")
-    mini_batch_size: int = f(0, "Samples per optimizer step (0 = the whole update batch).")
+    mini_batch_size: int = f(0, "Samples per optimizer step and per rank (global: this x ranks; 0 = the whole update batch).")
     micro_batch_size: int = f(8, "Samples per forward/backward (gradient accumulation, normalised by token count).")
     seed: int = f(0, "Seed for data order, sampling and initialisation.")
     output_dir: str = f("runs/default", "Run folder: config, metrics.jsonl, summary, checkpoints, plots.")
@@ -194,6 +213,7 @@ class TrainerConfig:
     val_n: int = f(1, "Samples per validation problem.")
     val_temperature: float = f(0.5, "Validation temperature (UEC-RL: 0.5); 0 = greedy.")
     max_bad_steps: int = f(3, "Stop after this many skipped steps with NaN/inf loss or gradients.")
+    dist_timeout_s: float = f(1800.0, "torchrun: time-out of every collective (s); must exceed the longest rank-local phase (a step's generation).")
     console: bool = f(True, "Live console table.")
     tensorboard: bool = f(True, "TensorBoard event files under output_dir/events.")
     wandb: bool = f(False, "Log to Weights & Biases (needs the logging extra).")
@@ -209,7 +229,9 @@ class EvalConfig:
     temperature: float = f(0.6, "Sampling temperature.")
     top_p: float = f(0.95, "Nucleus threshold.")
     max_new_tokens: int = f(512, "Response length limit.")
-    mode: Literal["official", "strict"] = f("official", "Benchmark scoring mode (MathVista nearest-choice fallback in official).")
+    mode: Literal["official", "strict", "boxed"] = f(
+        "official", "Benchmark scoring mode: official (published rules; MathVista nearest-choice fallback), strict "
+        "(MathVista: an answer naming no option is wrong), boxed (We-Math also reads boxed letters; not official).")
     output_dir: str = f("runs/eval", "Eval run folder (resumable).")
     batch_prompts: int = f(8, "Reserved: the harness generates one prompt at a time, each with its own seed, so results never depend on batching or sharding.")
     bootstrap: int = f(1000, "Bootstrap resamples for confidence intervals.")
@@ -257,6 +279,9 @@ def validate(cfg: Config) -> Config:
     ks_bad = [k for k in cfg.eval.ks if k < 1 or k > (1 if cfg.eval.greedy else cfg.eval.n)]
     if ks_bad:
         problems.append(f"eval.ks {ks_bad} must satisfy 1 <= k <= eval.n ({cfg.eval.n}{', greedy forces n=1' if cfg.eval.greedy else ''})")
+    from uec_vlm.algos.rules import check_algo_config  # the algorithms' own rules live next to them
+
+    problems.extend(check_algo_config(cfg))
     if cfg.trainer.micro_batch_size < 1:
         problems.append("trainer.micro_batch_size must be >= 1")
     if cfg.trainer.prompts_per_step < 1:

@@ -104,11 +104,13 @@ def resolve_names(cfg: Config, *, datasets: tuple[str, ...] = ("data.train", "da
         except DataError as e:
             problems.append(f"data.adapter_modules: {e}")
             mods = []
-    specs = {"data.train": [cfg.data.train], "data.val": [cfg.data.val] if cfg.data.val else [],
+    train = cfg.data.train if isinstance(cfg.data.train, list) else [cfg.data.train]  # a list is a mixture
+    specs = {"data.train": train, "data.val": [cfg.data.val] if cfg.data.val else [],
              "eval.suite": list(cfg.eval.suite)}
     for key in datasets:
         for i, spec in enumerate(specs[key]):
-            problems.append(_check_spec(key if key != "eval.suite" else f"eval.suite[{i}]", spec, mods))
+            listed = key == "eval.suite" or (key == "data.train" and isinstance(cfg.data.train, list))
+            problems.append(_check_spec(f"{key}[{i}]" if listed else key, spec, mods))
     problems.append(_registry_problem("algo.advantage", ADVANTAGES, cfg.algo.advantage))
     problems.append(_registry_problem("algo.entropy_control", ENTROPY_CONTROLS, cfg.algo.entropy_control))
     if hasattr(cfg.algo, "policy_loss"):
