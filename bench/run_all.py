@@ -26,6 +26,7 @@ import generation  # noqa: E402
 import scaling  # noqa: E402
 import step_profile  # noqa: E402
 import uec_vs_grpo  # noqa: E402
+import vllm_vs_hf  # noqa: E402
 import vs_trl  # noqa: E402
 from common import CACHE, ROOT, Workload, run_child  # noqa: E402
 
@@ -211,7 +212,9 @@ smaller batch (2 prompts x 8 samples x 32 tokens) to keep one TRL step within mi
 
 {flops.section(big) if big else missing}
 
-## 6. Where the time goes: profile of one step (ours, 3M model, activation checkpointing on, vs-TRL workload)
+{vllm_block()}
+
+## 7. Where the time goes: profile of one step (ours, 3M model, activation checkpointing on, vs-TRL workload)
 
 {step_profile.section(PROFILE, {k: v[0] for k, v in prof_row['profiled_phases'].items()}) if prof_row and PROFILE.is_file() else missing}
 
@@ -219,6 +222,15 @@ smaller batch (2 prompts x 8 samples x 32 tokens) to keep one TRL step within mi
 
 
 HISTORY = (ROOT / "bench" / "history.md").read_text() if (ROOT / "bench" / "history.md").is_file() else ""
+
+
+def vllm_block() -> str:
+    """The vLLM section as bench/vllm_vs_hf.py last wrote it into the document (it needs vLLM installed)."""
+    old = DOC.read_text() if DOC.exists() else ""
+    if vllm_vs_hf.START not in old:
+        return ("## 6. vLLM backend against the HF backend (CPU)\n\nnot measured (bench/vllm_vs_hf.py writes "
+                "this section where vLLM is installed)")
+    return old[old.index(vllm_vs_hf.START):old.index(vllm_vs_hf.END) + len(vllm_vs_hf.END)]
 
 
 if __name__ == "__main__":

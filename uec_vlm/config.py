@@ -56,14 +56,17 @@ class PromptConfig:
 
 @dataclass
 class RolloutConfig:
-    backend: Literal["hf", "vllm"] = f("hf", "Generation backend: `hf` (transformers, shared prefill) or `vllm` (GPU, needs the vllm extra).")
+    backend: Literal["hf", "vllm"] = f("hf", "Generation backend: `hf` (transformers, shared prefill) or `vllm` (`pip install uec-vlm[vllm]` on GPUs, `make setup-vllm` on CPU; docs/vllm.md).")
     n: int = f(5, "Samples per prompt (the GRPO group size).")
     temperature: float = f(1.0, "Sampling temperature.")
     top_p: float = f(0.99, "Nucleus sampling threshold (UEC-RL uses 0.99).")
     top_k: int = f(0, "Top-k sampling (0 = off).")
     max_new_tokens: int = f(512, "Response length limit; hitting it marks the sample truncated.")
     prompts_per_batch: int = f(8, "Prompts generated together by the hf backend.")
-    vllm_gpu_memory_utilization: float = f(0.5, "vLLM KV-cache memory fraction (vllm backend only).")
+    vllm_gpu_memory_utilization: float = f(0.5, "vLLM: fraction of GPU memory the engine may take (weights + KV cache); leave the rest to training when colocated.")
+    vllm_tensor_parallel_size: int = f(1, "vLLM: GPUs one engine spans; > 1 needs vllm_weight_sync=path (unverified).")
+    vllm_sleep: bool = f(False, "vLLM colocation: the engine sleeps between rollouts (weights to host RAM, KV cache freed) so training gets the GPU memory back. GPU only (unverified).")
+    vllm_weight_sync: Literal["tensors", "path"] = f("tensors", "vLLM weight push after each update: `tensors` (in-process reload) or `path` (a safetensors file the engine reloads; for engines in other processes).")
 
 
 @dataclass

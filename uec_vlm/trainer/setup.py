@@ -65,9 +65,16 @@ def build_backend(cfg: Config, model, processor):
 
     r = cfg.rollout
     if r.backend == "vllm":
-        return make_backend("vllm", model, processor, model_path=cfg.model.path,
-                            gpu_memory_utilization=r.vllm_gpu_memory_utilization,
-                            max_model_len=cfg.prompt.max_prompt_length + r.max_new_tokens)
+        from uec_vlm.rollout.vllm import EngineOptions
+
+        # vLLM refuses a context longer than the model's positions; longer prompts are filtered anyway.
+        limit = getattr(model.config.get_text_config(), "max_position_embeddings", None)
+        max_len = cfg.prompt.max_prompt_length + r.max_new_tokens
+        options = EngineOptions(gpu_memory_utilization=r.vllm_gpu_memory_utilization,
+                                max_model_len=min(max_len, int(limit)) if limit else max_len,
+                                tensor_parallel_size=r.vllm_tensor_parallel_size, dtype=cfg.model.dtype,
+                                sleep=r.vllm_sleep, weight_sync=r.vllm_weight_sync, seed=cfg.trainer.seed)
+        return make_backend("vllm", model, processor, model_path=cfg.model.path, options=options)
     return make_backend("hf", model, processor, prompt_batch_size=r.prompts_per_batch)
 
 
