@@ -132,8 +132,8 @@ def render(res: dict) -> str:
         ps = {p["world"]: p for p in procs if p["size"] == size}
         if 1 not in ps or 2 not in ps:
             return ""
-        return (f"{size}: {ps[2]['samples_per_s'] / ps[1]['samples_per_s']:.2f}x wall-clock on the loaded "
-                f"machine, CPU efficiency {ps[1]['cpu_s'] / ps[2]['cpu_s']:.2f}")
+        return (f"{size}: {ps[2]['samples_per_s'] / ps[1]['samples_per_s']:.2f}x wall-clock (load at the part's start: see the "
+                f"header), CPU efficiency {ps[1]['cpu_s'] / ps[2]['cpu_s']:.2f}")
 
     summary = [
         ["1. activation checkpointing on both sides: ours / TRL <= 0.5 at 3M, 20M, 100M; RSS <= TRL's",
