@@ -50,6 +50,9 @@ def _not_implemented(name: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from uec_vlm.threads import apply_thread_policy
+
+    apply_thread_policy()  # before any command imports torch
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):

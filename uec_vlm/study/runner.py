@@ -113,7 +113,7 @@ def _spawn(plans: list[RunPlan], spec: StudySpec, relaunch: list[str], log: Log)
     while waiting or running:
         while waiting and len(running) < spec.workers:
             plan = waiting.pop(0)
-            env = dict(os.environ)
+            env = dict(os.environ, UEC_VLM_SIBLINGS=str(spec.workers))  # threads: cores / workers
             if spec.devices:
                 env["CUDA_VISIBLE_DEVICES"] = spec.devices[slot % len(spec.devices)]
             slot += 1
