@@ -35,7 +35,7 @@ class ModelConfig:
 @dataclass
 class DataConfig:
     train: str = f("synthgeo:train?n=2000&seed=0", "Training set spec, e.g. `geometry3k:train@/data/geo3k`, `hiyouga/geometry3k@train`, `synthgeo:train?n=2000`, or a parquet/jsonl path.")
-    val: str = f("synthgeo:test?n=100&seed=0", "Validation set spec ('' disables validation).")
+    val: str = f("auto", "Validation set spec; 'auto' = the validation split of data.train's adapter when it has one (else off, said at start); '' disables validation.")
     on_error: Literal["fail", "skip"] = f("fail", "Bad record policy: `fail` stops naming the record; `skip` drops it, counts it and reports the count.")
     adapter_modules: list[str] = f([], "Python modules to import so that their dataset adapters register (your own adapters).")
     shuffle: bool = f(True, "Shuffle the training set each epoch (seeded by trainer.seed).")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
+from uec_vlm.models.kv_cache import cache_kwargs, output_cache
 from uec_vlm.prompts import PromptInputs
 
 
@@ -196,7 +197,7 @@ def forward_prefix_shared(model, prompts: Sequence[PromptInputs], owner: Sequenc
     out = model(input_ids=ids, attention_mask=mask, position_ids=position_ids, use_cache=True, logits_to_keep=1,
                 **extra)
     rows = torch.as_tensor(list(owner), dtype=torch.long, device=device)
-    cache = out.past_key_values
+    cache = output_cache(out)
     for layer in cache.layers:
         layer.keys, layer.values = layer.keys.index_select(0, rows), layer.values.index_select(0, rows)
     t_len = max(1, max(len(c) for c in completions))
@@ -212,7 +213,7 @@ def forward_prefix_shared(model, prompts: Sequence[PromptInputs], owner: Sequenc
     logits = out.logits[:, -1:].index_select(0, rows)
     if t_len > 1:
         out2 = model(input_ids=comp[:, :-1], attention_mask=full_mask[:, :-1], position_ids=pos[:, :, :-1],
-                     past_key_values=cache, use_cache=True)
+                     use_cache=True, **cache_kwargs(model, cache))
         logits = torch.cat([logits, out2.logits], dim=1)
     logp, entropy = _token_stats(logits, comp, 1.0, with_entropy, entropy_grad)
     return logp, entropy, comp_mask.to(logp.dtype)

@@ -32,7 +32,6 @@ def run(args) -> int:
     from uec_vlm.commands.train import train
     from uec_vlm.config_loader import load_config
     from uec_vlm.models.tiny import make_tiny_model
-    from uec_vlm.report import plot_run
     from uec_vlm.trainer.checkpoint import latest_checkpoint
 
     t0 = time.perf_counter()
@@ -67,20 +66,66 @@ def run(args) -> int:
     run_eval(cfg_with(f"model.path={final}", f"eval.output_dir={out / 'eval_after'}"))
 
     _stage("6/6 report")
-    plots, notes = plot_run(out / "train")
     cmp = compare_runs(out / "eval_before", out / "eval_after", ks=(1, 4), n_boot=10_000)
     (out / "comparison.json").write_text(json.dumps(cmp, indent=2))
-    table = format_comparison(cmp)
     minutes = (time.perf_counter() - t0) / 60
-    report = [
-        "# uec-vlm CPU demo", "",
-        f"Tiny Qwen-VL ({args.arch}, random init) warm-started on {cfg_with().data.train}, then trained with GRPO-UEC for "
-        f"{summary['steps']} steps ({summary['optimizer_updates']} updates). Held-out synthgeo test, Pass@k from 4 "
-        "samples per problem at temperature 1.0; paired bootstrap over problems (after - before). "
-        "Why this data and what to expect: docs/demo.md.", "",
-        table, "Plots:", *[f"- {p}" for p in plots], "", f"Wall time: {minutes:.1f} min.", "",
-    ]
-    (out / "REPORT.md").write_text("\n".join(report))
-    print(table)
-    print(f"report: {out / 'REPORT.md'}  (plots in {out / 'train' / 'plots'})")
+    report = demo_report(out, cmp, summary, train_spec=cfg_with().data.train, arch=args.arch, minutes=minutes)
+    (out / "REPORT.md").write_text(report)
+    print(format_comparison(cmp, labels=("before", "after")))
+    print(f"report: {out / 'REPORT.md'}  (samples: uec-vlm eval view {out / 'eval_after'})")
     return 0
+
+
+def _template_rows(before: dict, after: dict) -> list[str]:
+    """Markdown rows: Pass@1 before / after per subset value of every benchmark the two summaries share."""
+    rows = []
+    for name, b in before["benchmarks"].items():
+        a = after["benchmarks"].get(name, {"subsets": {}})
+        for key, values in b["subsets"].items():
+            for value, m in values.items():
+                m2 = a["subsets"].get(key, {}).get(value)
+                if m2 is None:
+                    continue
+                p1, p2 = 100 * m["pass@1"]["value"], 100 * m2["pass@1"]["value"]
+                rows.append(f"| {name} | {key} = {value} | {m['n_problems']} | {p1:.2f} | {p2:.2f} | {p2 - p1:+.2f} |")
+    return rows
+
+
+def demo_report(out, cmp: dict, summary: dict, *, train_spec: str, arch: str, minutes: float) -> str:
+    """REPORT.md of a demo folder: before/after table, per-template breakdown, embedded plots."""
+    import json
+    import os
+
+    from evals.compare import format_comparison
+    from uec_vlm.report import plot_run, plots_markdown
+
+    before = json.loads((out / "eval_before" / "summary.json").read_text())
+    after = json.loads((out / "eval_after" / "summary.json").read_text())
+    train_plots, _ = plot_run(out / "train")
+    sft_plots, _ = plot_run(out / "sft")
+    by_name = {p.stem: p for p in train_plots}
+    held_out = [by_name.pop("validation")] if "validation" in by_name else []
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    lines = [
+        "# uec-vlm CPU demo", "",
+        f"Tiny Qwen-VL ({arch}, random init) warm-started on `{train_spec}` (sft), then trained with GRPO-UEC for "
+        f"{summary['steps']} steps ({summary['optimizer_updates']} optimizer updates). **Before** = the warm-started "
+        "model, **after** = the last RL checkpoint. Held-out synthgeo test problems, Pass@k from the samples per "
+        "problem at temperature 1.0; paired bootstrap over problems (after - before). Why this data and what to "
+        "expect: docs/demo.md.", "",
+        "## Held-out test: before vs after RL", "",
+        format_comparison(cmp, labels=("before", "after")),
+        "## By template (held-out test, Pass@1 %)", "",
+        "| benchmark | subset | problems | before | after | after - before |", "|---|---|---|---|---|---|",
+        *_template_rows(before, after), "",
+        "## Held-out validation during RL", "",
+        *(plots_markdown(held_out, out) or ["(no validation: data.val is empty)"]), "",
+        "## Pass@k after RL", "", *plots_markdown([out / "eval_after" / "pass_at_k.png"], out), "",
+        "## Training curves", "", *plots_markdown(list(by_name.values()), out), "",
+        "## Supervised warm start", "", *plots_markdown(sft_plots, out), "",
+        f"Every sample before and after, with its image: `{out / 'eval_before' / 'view.html'}`, "
+        f"`{out / 'eval_after' / 'view.html'}` (`uec-vlm eval view RUN`).", "",
+        f"Wall time: {minutes:.1f} min (load average {load} at the end; "
+        f"{os.environ.get('OMP_NUM_THREADS', '?')} thread(s) per process).", "",
+    ]
+    return "\n".join(lines)

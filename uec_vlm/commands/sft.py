@@ -19,6 +19,7 @@ def sft(cfg) -> str:
     from data_zoo.registry import load_dataset
     from uec_vlm.config_loader import save_config
     from uec_vlm.prompts import ImageBudget
+    from uec_vlm.report import embed_plots
     from uec_vlm.trainer.metrics_log import MetricsLogger
     from uec_vlm.trainer.run_dir import RunDir
     from uec_vlm.trainer.setup import build_model, seed_everything
@@ -31,7 +32,8 @@ def sft(cfg) -> str:
     data = load_dataset(cfg.data.train, on_error=cfg.data.on_error, adapter_modules=cfg.data.adapter_modules)
     run_dir = RunDir(cfg.trainer.output_dir)
     save_config(cfg, run_dir.config_path)
-    logger = MetricsLogger(run_dir, total_steps=cfg.sft.steps, console=cfg.trainer.console, tensorboard=False,
+    logger = MetricsLogger(run_dir, total_steps=cfg.sft.steps, console=cfg.trainer.console,
+                           tensorboard=cfg.trainer.tensorboard,
                            resume_step=0 if run_dir.last_step is not None else None)
     losses = run_sft(model, processor, list(data), steps=cfg.sft.steps, lr=cfg.sft.lr,
                      batch_size=cfg.sft.batch_size, micro_batch_size=cfg.trainer.micro_batch_size,
@@ -45,6 +47,7 @@ def sft(cfg) -> str:
     processor.save_pretrained(out)
     run_dir.write_summary({"sft_steps": cfg.sft.steps, "first_loss": losses[0], "last_loss": losses[-1],
                            "model": str(out)})
+    embed_plots(run_dir.root)
     return str(out)
 
 

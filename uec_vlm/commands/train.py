@@ -12,23 +12,65 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="preset names / YAML files, then key.sub=value overrides (applied left to right)")
 
 
+AUTO_VAL_SPLITS = ("validation", "val", "dev")
+AUTO_VAL_MAX_N = 100  # synthgeo generates as many as asked: validate on at most this many
+
+
+def resolve_val_spec(val: str, train: str, adapter_modules=()) -> tuple[str, str]:
+    """(validation spec or "", a sentence saying what validates and why) for `data.val` = SPEC, "" or "auto".
+
+    auto: the held-out split of the training data's own adapter (validation, val or dev; never test), with
+    the same options and root (synthgeo's `n` capped at 100); off, saying so, when it has none.
+    """
+    if val != "auto":
+        return val, f"{val} (data.val)" if val else "off (data.val is empty)"
+    from urllib.parse import urlencode
+
+    from data_zoo.example import DataError
+    from data_zoo.registry import adapters
+    from data_zoo.spec import parse_spec
+
+    table = adapters(adapter_modules)
+    try:
+        spec = parse_spec(train, frozenset(table))
+    except DataError:  # loading data.train reports it
+        spec = None
+    split = next((s for s in AUTO_VAL_SPLITS if spec and spec.kind == "adapter" and s in table[spec.name].splits),
+                 None)
+    if split is None:
+        return "", (f"off: data.val=auto and {train} has no validation split of its own; "
+                    "set data.val=SPEC to validate during training")
+    options = dict(spec.options)
+    if spec.name == "synthgeo":
+        options["n"] = str(min(int(options.get("n", AUTO_VAL_MAX_N)), AUTO_VAL_MAX_N))
+    chosen = f"{spec.name}:{split}" + (f"?{urlencode(options)}" if options else "") + (f"@{spec.root}" if spec.root else "")
+    return chosen, f"{chosen} (data.val=auto: the validation split of data.train)"
+
+
 def build_validation(cfg, processor):
     """The validation callback on data.val (composition root: the trainer never imports evals)."""
-    if not cfg.data.val:
+    spec, why = resolve_val_spec(cfg.data.val, cfg.data.train, cfg.data.adapter_modules)
+    print(f"validation: {why}")
+    if not spec:
         return None
     from data_zoo.registry import load_dataset
-    from evals.harness import make_validation_fn
+    from evals.harness import benchmark_name, make_validation_fn
 
-    val = load_dataset(cfg.data.val, on_error=cfg.data.on_error, adapter_modules=cfg.data.adapter_modules)
-    return make_validation_fn(cfg, processor, list(val))
+    val = load_dataset(spec, on_error=cfg.data.on_error, adapter_modules=cfg.data.adapter_modules)
+    return make_validation_fn(cfg, processor, list(val), name=benchmark_name(spec))
 
 
 def train(cfg) -> dict:
+    from uec_vlm.report import embed_plots
+    from uec_vlm.trainer import distributed as dist_utils
     from uec_vlm.trainer.loop import Trainer
 
     trainer = Trainer(cfg)
     trainer.validate_fn = build_validation(cfg, trainer.s.processor)
-    return trainer.train()
+    summary = trainer.train()
+    if dist_utils.is_main():
+        embed_plots(summary["run"])
+    return summary
 
 
 def run(args) -> int:
@@ -37,5 +79,5 @@ def run(args) -> int:
     sources, overrides = split_cli_args(args.sources)
     cfg = load_config(sources, overrides)
     summary = train(cfg)
-    print(f"run folder: {summary['run']}  (summary.md, metrics.jsonl, checkpoints/; plots: uec-vlm report {summary['run']})")
+    print(f"run folder: {summary['run']}  (summary.md with plots/, metrics.jsonl, events/, checkpoints/)")
     return 0

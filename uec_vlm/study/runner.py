@@ -165,6 +165,8 @@ def run_study(spec: StudySpec, *, only: str | None = None, relaunch: list[str] |
             raise ValueError("workers > 1 needs the study command's arguments (relaunch) to start child processes")
         _spawn(todo, spec, relaunch, log)
     else:
-        for plan in todo:
+        from uec_vlm.progress import bar
+
+        for plan in bar(todo, desc=f"study {spec.name}", unit="run", leave=True):
             execute(plan, log)
     return plans

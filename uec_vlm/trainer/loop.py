@@ -19,6 +19,7 @@ import torch
 from uec_vlm.algos.advantages import compute_advantages
 from uec_vlm.algos.dapo import informative_groups, overlong_penalty
 from uec_vlm.config import Config
+from uec_vlm.progress import bar
 from uec_vlm.trainer.samples import Sample, make_samples, score_samples
 from uec_vlm.trainer.setup import TrainingSetup
 from uec_vlm.trainer.update import fill_logprobs, policy_update
@@ -64,8 +65,10 @@ class Trainer:
         params = SamplingParams(n=n, temperature=temperature, top_p=r.top_p, top_k=r.top_k,
                                 max_new_tokens=r.max_new_tokens, seed=self.s.sampling_seed())
         completions = []
-        for i in range(0, len(prompts), r.prompts_per_batch):
-            completions.extend(self.s.backend.generate(prompts[i:i + r.prompts_per_batch], params))
+        with bar(total=len(prompts), desc="explore" if exploration else "rollout", unit="prompt") as progress:
+            for i in range(0, len(prompts), r.prompts_per_batch):
+                completions.extend(self.s.backend.generate(prompts[i:i + r.prompts_per_batch], params))
+                progress.update(len(prompts[i:i + r.prompts_per_batch]))
         samples = make_samples(prompts, examples, completions, first_group_id=self.s.next_group_id(len(prompts)),
                                temperature=temperature, is_exploration=exploration)
         with self.phase("reward"):

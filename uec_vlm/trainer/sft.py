@@ -5,7 +5,6 @@ starting accuracy on the gold answers, with the same prompts, collation and log-
 from __future__ import annotations
 
 import random
-import time
 
 import torch
 
@@ -52,7 +51,6 @@ def run_sft(model, processor, examples, *, steps: int, lr: float, batch_size: in
     order: list[int] = []
     losses = []
     model.train()
-    t0 = time.perf_counter()
     for step in range(1, steps + 1):
         if len(order) < batch_size:
             order += rng.sample(range(len(prompts)), len(prompts))
@@ -71,7 +69,6 @@ def run_sft(model, processor, examples, *, steps: int, lr: float, batch_size: in
         opt.step()
         losses.append(total)
         if log is not None:
-            elapsed = time.perf_counter() - t0
-            log(step, {"sft/loss": total, "sft/eta_s": elapsed / step * (steps - step)})
+            log(step, {"sft/loss": total})
     model.eval()
     return losses
