@@ -14,8 +14,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--adapter-module", action="append", default=[], help="import this module first (repeatable)")
     p = sub.add_parser("show", help="print records and write their images as PNG")
     p.add_argument("spec")
-    p.add_argument("--n", type=int, default=3)
-    p.add_argument("--out", default="data_show", help="folder for the PNG files")
+    p.add_argument("--n", type=int, default=3, help="records to print")
+    p.add_argument("--start", type=int, default=0, help="skip this many records first")
+    p.add_argument("--on-error", choices=("fail", "skip"), default="fail", help="skip: leave bad records out")
+    p.add_argument("--out", default=None, help="also write the records' images as PNG files into this folder")
     p = sub.add_parser("validate", help="report every bad record (exit 1 if any)")
     p.add_argument("spec")
     p.add_argument("--no-images", action="store_true", help="do not decode images (faster, misses corrupt files)")
@@ -30,6 +32,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--min-text", type=float, default=0.5, help="word Jaccard of normalised questions")
     for name in ("show", "validate", "export", "overlap"):
         sub.choices[name].add_argument("--adapter-module", action="append", default=[])
+
+
+def reason_counts(reasons: list[str]) -> list[tuple[str, int]]:
+    """(kind of problem, count), most frequent first: a reason without its record-specific details
+    (the text after the first ': ', quoted values and numbers)."""
+    import re
+    from collections import Counter
+
+    kinds = Counter(re.sub(r"\d+", "N", re.sub(r"'[^']*'|\"[^\"]*\"", "'...'", r.split(": ")[0])) for r in reasons)
+    return sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 def _summary(ex) -> dict:
@@ -53,21 +65,32 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{name:12s} splits={splits}{hub}\n             needs: {ad.needs}")
             return 0
         if args.data_command == "show":
-            ds = load_dataset(args.spec, adapter_modules=mods)
-            out = Path(args.out)
-            out.mkdir(parents=True, exist_ok=True)
-            for ex in list(ds)[: args.n]:
+            ds = load_dataset(args.spec, on_error=args.on_error, adapter_modules=mods)
+            out = Path(args.out) if args.out else None
+            if out is not None:
+                out.mkdir(parents=True, exist_ok=True)
+            for ex in list(ds)[args.start: args.start + args.n]:
                 files = []
-                for k, img in enumerate(ex.load_images()):
+                for k, img in enumerate(ex.load_images() if out is not None else []):
                     f = out / f"{ex.uid.replace('/', '_')}_{k}.png"
                     img.save(f)
                     files.append(str(f))
-                print(json.dumps(dict(_summary(ex), image_files=files), ensure_ascii=False, indent=1))
+                print(json.dumps(dict(_summary(ex), images=len(ex.images), image_files=files), ensure_ascii=False,
+                                 indent=1))
+            if ds.skipped:
+                print(f"{len(ds.skipped)} bad records skipped (uec-vlm data validate {args.spec} lists them)")
+            if out is None:
+                print("images not written (use --out DIR to write them as PNG files)")
             return 0
         if args.data_command == "validate":
             ds = load_dataset(args.spec, on_error="skip", adapter_modules=mods, check_images=not args.no_images)
             for rid, reason in ds.skipped:
                 print(f"BAD {rid}: {reason}")
+            counts = reason_counts([reason for _, reason in ds.skipped])
+            if counts:
+                print("bad records by reason:")
+                for kind, count in counts:
+                    print(f"  {count:6d}  {kind}")
             print(f"{len(ds)} good, {len(ds.skipped)} bad records in {args.spec}")
             return 1 if ds.skipped else 0
         if args.data_command == "export":

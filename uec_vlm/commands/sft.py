@@ -8,6 +8,12 @@ HELP = "Supervised warm start on a dataset's gold answers (sft.* keys); writes O
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = """examples:
+  uec-vlm sft demo model.path=runs/demo/tiny_model trainer.output_dir=runs/my_sft sft.steps=40
+  uec-vlm sft configs/models/qwen2_5_vl_3b.yaml configs/data/geometry3k.yaml sft.steps=500 trainer.output_dir=runs/g3k_sft
+
+keys: sft.steps, sft.lr, sft.batch_size, sft.response (uec-vlm config --fields); docs/training.md"""
     parser.add_argument("sources", nargs="+", metavar="CONFIG_OR_OVERRIDE",
                         help="preset names / YAML files, then key.sub=value overrides")
 

@@ -7,7 +7,18 @@ import argparse
 HELP = "Train a policy with GRPO-UEC or a baseline (presets: grpo, dapo, uec, aer, kl_cov, clip_cov, entropy_adv)."
 
 
+EXAMPLES = """examples:
+  uec-vlm train uec configs/models/qwen2_5_vl_3b.yaml configs/data/geometry3k.yaml trainer.output_dir=runs/geo_uec
+  uec-vlm train grpo model.path=runs/demo/sft/model data.train='synthgeo:train?n=2000&difficulty=0' trainer.steps=50
+  torchrun --nproc_per_node=8 -m uec_vlm.cli train uec configs/models/qwen2_5_vl_7b.yaml configs/data/geometry3k.yaml
+
+every key with its default and meaning: uec-vlm config --fields; presets: uec-vlm config --presets;
+the resolved config without training: uec-vlm config SOURCES...; docs/training.md, docs/algorithms.md"""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EXAMPLES
     parser.add_argument("sources", nargs="+", metavar="CONFIG_OR_OVERRIDE",
                         help="preset names / YAML files, then key.sub=value overrides (applied left to right)")
 
