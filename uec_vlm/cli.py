@@ -50,9 +50,14 @@ def _not_implemented(name: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import os
+
+    from uec_vlm.progress import bars_enabled
     from uec_vlm.threads import apply_thread_policy
 
     apply_thread_policy()  # before any command imports torch
+    if not bars_enabled():  # libraries' bars too (transformers' "Loading weights"): tqdm reads TQDM_DISABLE
+        os.environ.setdefault("TQDM_DISABLE", "1")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
