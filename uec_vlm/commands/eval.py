@@ -74,8 +74,10 @@ def _score(argv: list[str]) -> int:
 
     a = _score_parser().parse_args(argv)
     ks = parse_ks(a.k)
+    from evals.harness import benchmark_name
+
     dataset = load_dataset(a.spec, require_image_files=False)
-    name = getattr(dataset, "name", None) or a.spec
+    name = benchmark_name(a.spec)  # the name `uec-vlm eval` gives the same spec, so runs compare
     info = {"spec": a.spec}
     judge = None
     if a.judge_url or a.judge_model:
