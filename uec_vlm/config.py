@@ -189,7 +189,7 @@ class TrainerConfig:
     val_n: int = f(1, "Samples per validation problem.")
     val_temperature: float = f(0.5, "Validation temperature (UEC-RL: 0.5); 0 = greedy.")
     max_bad_steps: int = f(3, "Stop after this many skipped steps with NaN/inf loss or gradients.")
-    console: bool = f(True, "Live console table.")
+    console: bool = f(True, "One console line per step (ETA, reward, accuracy, entropy, length, validation), and a warning for steps without an optimizer update.")
     tensorboard: bool = f(True, "TensorBoard event files under output_dir/events.")
     wandb: bool = f(False, "Log to Weights & Biases (needs the logging extra).")
     wandb_project: str = f("uec-vlm", "wandb project.")

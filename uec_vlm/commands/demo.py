@@ -15,6 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("overrides", nargs="*", help="key.sub=value overrides of configs/demo.yaml")
     parser.add_argument("--out", default="runs/demo", help="demo folder (default runs/demo)")
     parser.add_argument("--arch", default="qwen2_5_vl", choices=["qwen2_vl", "qwen2_5_vl", "qwen3_vl"])
+    parser.add_argument("--publish", default=None, metavar="DIR",
+                        help="also copy REPORT.md and the images it shows into DIR (e.g. docs/demo)")
 
 
 def _stage(title: str) -> None:
@@ -28,6 +30,7 @@ def run(args) -> int:
 
     from evals.compare import compare_runs, format_comparison
     from evals.harness import run_eval
+    from evals.view import build_view
     from uec_vlm.commands.sft import sft
     from uec_vlm.commands.train import train
     from uec_vlm.config_loader import load_config
@@ -71,9 +74,26 @@ def run(args) -> int:
     minutes = (time.perf_counter() - t0) / 60
     report = demo_report(out, cmp, summary, train_spec=cfg_with().data.train, arch=args.arch, minutes=minutes)
     (out / "REPORT.md").write_text(report)
+    for view_run in ("eval_before", "eval_after"):
+        build_view(out / view_run)
+    if args.publish:
+        publish_report(out / "REPORT.md", Path(args.publish))
     print(format_comparison(cmp, labels=("before", "after")))
     print(f"report: {out / 'REPORT.md'}  (samples: uec-vlm eval view {out / 'eval_after'})")
     return 0
+
+
+def publish_report(report, dest) -> None:
+    """Copy a Markdown report and every local image it embeds into `dest`, keeping relative paths."""
+    import re
+    import shutil
+
+    dest.mkdir(parents=True, exist_ok=True)
+    text = report.read_text()
+    for rel in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text):
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(report.parent / rel, dest / rel)
+    (dest / report.name).write_text(text)
 
 
 def _template_rows(before: dict, after: dict) -> list[str]:
