@@ -190,6 +190,7 @@ def draw(figure: Figure, path: Path) -> None:
     fig = MplFigure(figsize=(7, 4.2), layout="constrained")
     ax = fig.subplots()
     right = ax.twinx() if any(c.right_axis for c in figure.curves) else None
+    smoothed = False
     if figure.band is not None:
         label, steps, low, high = figure.band
         ax.fill_between(steps, low, high, alpha=0.25, label=label)
@@ -198,12 +199,13 @@ def draw(figure: Figure, path: Path) -> None:
         # explicit colours: a twin axis restarts the colour cycle and would repeat C0
         if curve.smooth and len(curve.values) > SMOOTH_WINDOW:
             target.plot(curve.steps, curve.values, curve.style, color=f"C{i}", alpha=0.25, linewidth=0.8)
-            target.plot(curve.steps, moving_average(curve.values), curve.style, color=f"C{i}",
-                        label=f"{curve.label} ({SMOOTH_WINDOW}-step mean)")
+            target.plot(curve.steps, moving_average(curve.values), curve.style, color=f"C{i}", label=curve.label)
+            smoothed = True
         else:
             target.plot(curve.steps, curve.values, curve.style, color=f"C{i}", label=curve.label, markersize=4)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_title(figure.title)
+    ax.set_title(figure.title + (f"\n(faint: per step; solid: {SMOOTH_WINDOW}-step mean)" if smoothed else ""),
+                 fontsize="medium")
     ax.set_xlabel("step")
     ax.set_ylabel(figure.ylabel)
     if figure.ylim is not None:
@@ -216,7 +218,7 @@ def draw(figure: Figure, path: Path) -> None:
             right.set_ylim(*figure.right_ylim)
         more_handles, more_labels = right.get_legend_handles_labels()
         handles, labels = handles + more_handles, labels + more_labels
-    fig.legend(handles, labels, fontsize="small", loc="outside lower center", ncols=min(3, max(1, len(labels))))
+    fig.legend(handles, labels, fontsize="small", loc="outside lower center", ncols=min(2, max(1, len(labels))))
     fig.savefig(path, dpi=100)
 
 
