@@ -102,15 +102,15 @@ def test_eta_leaves_out_warm_up_and_validation_and_warns_on_update_free_steps(tm
     with MetricsLogger(tmp_path, total_steps=10, stream=out, clock=clock, tensorboard=False) as logger:
         clock.now += 50.0  # validation before training, logged at step 0: not a step
         logger.log(0, {"val/geo/pass@1": 0.25, "time/validate": 50.0})
-        clock.now += 9.0  # warm-up step
-        logger.log(1, {"actor/updated": 0.0, "uec/buffer_size": 40})
+        clock.now += 9.0  # warm-up step: 6 s of set-up, 3 s of compute
+        logger.log(1, {"actor/updated": 0.0, "uec/buffer_size": 40, "time/step": 3.0})
         clock.now += 2.0
         logger.log(2, {"actor/updated": 1.0})
         clock.now += 34.0  # 4 s of training, 30 s of validation
         logger.log(3, {"actor/updated": 0.0, "time/validate": 30.0})
     assert out.getvalue() == (
         "step 0/10 | val/geo 0.250\n"
-        "step 1/10 | 9.00 s/step | eta 1m21s\n"
+        "step 1/10 | 3.00 s/step | eta 27s\n"
         "warning: step 1 made no optimizer update: UEC's batch buffer holds 40 samples and updates once uec.n0 "
         "are waiting\n"
         "step 2/10 | 2.00 s/step | eta 16s\n"

@@ -95,7 +95,8 @@ class MetricsLogger:
             truncation, no JSONL, TensorBoard, wandb or console); `log` still validates the metrics.
 
     Seconds per step (for the ETA) is `progress.StepTimer`'s: the mean duration of the latest steps, the
-    first (warm-up) step left out once a second one is known, validation time (`time/validate`) excluded.
+    first (warm-up) step left out once a second one is known, validation time (`time/validate`) excluded;
+    until then the first step's own `time/step` when logged (its wall time also holds the set-up).
     A row with `actor/updated == 0` prints a warning line saying why no optimizer update happened.
     """
 
@@ -171,6 +172,10 @@ class MetricsLogger:
         if step > self._last_step:
             spent = now - self._last_time - float(values.get("time/validate", 0.0))
             per_step = max(0.0, spent) / (step - self._last_step)
+            if self._timer.first is None and "time/step" in values:
+                # The first step's wall time also holds set-up (prompt building, worker start-up): its own
+                # compute time is the better first estimate.
+                per_step = float(values["time/step"])
             for _ in range(step - self._last_step):
                 self._timer.add(per_step)
             self._last_step = step

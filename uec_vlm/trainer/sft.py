@@ -5,6 +5,7 @@ starting accuracy on the gold answers, with the same prompts, collation and log-
 from __future__ import annotations
 
 import random
+import time
 
 import torch
 
@@ -52,6 +53,7 @@ def run_sft(model, processor, examples, *, steps: int, lr: float, batch_size: in
     losses = []
     model.train()
     for step in range(1, steps + 1):
+        t0 = time.perf_counter()
         if len(order) < batch_size:
             order += rng.sample(range(len(prompts)), len(prompts))
         idx, order = order[:batch_size], order[batch_size:]
@@ -69,6 +71,6 @@ def run_sft(model, processor, examples, *, steps: int, lr: float, batch_size: in
         opt.step()
         losses.append(total)
         if log is not None:
-            log(step, {"sft/loss": total})
+            log(step, {"sft/loss": total, "time/step": time.perf_counter() - t0})
     model.eval()
     return losses
