@@ -156,8 +156,8 @@ def demo_report(out, cmp: dict, summary: dict, *, train_spec: str, arch: str) ->
         "## Pass@k after RL", "", *plots_markdown([out / "eval_after" / "pass_at_k.png"], out), "",
         "## Training curves", "", *plots_markdown(list(by_name.values()), out), "",
         "## Supervised warm start", "", *plots_markdown(sft_plots, out), "",
-        f"Every sample before and after, with its image: `{out / 'eval_before' / 'view.html'}`, "
-        f"`{out / 'eval_after' / 'view.html'}` (`uec-vlm eval view RUN`).", "",
+        "Every sample before and after, with its image: `eval_before/view.html`, `eval_after/view.html` next to "
+        "this report in the demo folder (`uec-vlm eval view RUN`).", "",
         timing, "",
     ]
     return "\n".join(lines)
