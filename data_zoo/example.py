@@ -14,6 +14,10 @@ AnswerKind = Literal["choice", "integer", "float", "expression", "list", "text"]
 ANSWER_KINDS: tuple[str, ...] = ("choice", "integer", "float", "expression", "list", "text")
 IMAGE_PLACEHOLDER = "<image>"
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+MAX_IMAGE_PIXELS = 89_478_485
+"""Images with more pixels are refused before decoding (PIL's own decompression-bomb threshold)."""
+MAX_ASPECT_RATIO = 200
+"""Qwen-VL processors (smart_resize) refuse images whose long side is more than 200x the short one."""
 
 
 class DataError(ValueError):
@@ -43,12 +47,31 @@ class ImageRef:
                 img = Image.open(self.path)
             else:
                 raise DataError(f"image reference with neither path nor bytes ({where})")
+            check_image_size(img.width, img.height, where)  # from the header, before decoding any pixel
             img.load()
+            return img.convert("RGB")
+        except DataError:
+            raise
         except FileNotFoundError as e:
             raise DataError(f"image file not found: {where}") from e
+        except Image.DecompressionBombError as e:
+            raise DataError(f"image too large: {where} ({e})") from e
         except (UnidentifiedImageError, OSError, SyntaxError) as e:
             raise DataError(f"unreadable or corrupt image: {where} ({e})") from e
-        return img.convert("RGB")
+        except Exception as e:  # a hostile file must never take a run down: name it instead
+            raise DataError(f"unreadable or corrupt image: {where} ({type(e).__name__}: {e})") from e
+
+
+def check_image_size(width: int, height: int, where: str) -> None:
+    """DataError naming `where` for an image the processor cannot take (too many pixels, extreme shape)."""
+    if width < 1 or height < 1:
+        raise DataError(f"image has no pixels ({width}x{height}): {where}")
+    if width * height > MAX_IMAGE_PIXELS:
+        raise DataError(f"image too large: {where} is {width}x{height} = {width * height} pixels, over the limit "
+                        f"of {MAX_IMAGE_PIXELS} (downscale it)")
+    if max(width, height) / min(width, height) > MAX_ASPECT_RATIO:
+        raise DataError(f"image aspect ratio too extreme: {where} is {width}x{height}; the Qwen-VL processor needs "
+                        f"long side / short side <= {MAX_ASPECT_RATIO} (crop or pad it)")
 
 
 @dataclass

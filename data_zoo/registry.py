@@ -20,6 +20,8 @@ from data_zoo.records import RecordError
 from data_zoo.spec import Spec, parse_spec
 
 ENTRY_POINT_GROUP = "uec_vlm.adapters"
+MAX_QUESTION_CHARS = 1_000_000
+"""A question longer than this is a bad record (no prompt budget holds it; tokenizing it costs minutes)."""
 BUILTIN_MODULES = ("data_zoo.synthgeo", "data_zoo.adapters.geometry3k", "data_zoo.adapters.mathvista",
                    "data_zoo.adapters.mathverse", "data_zoo.adapters.mathvision", "data_zoo.adapters.wemath",
                    "data_zoo.adapters.r1v", "data_zoo.adapters.generic", "data_zoo.canonical")
@@ -66,14 +68,15 @@ def _import(module: str, what: str) -> None:
         # `python -m` puts the current folder on sys.path, the `uec-vlm` script does not: look there too,
         # so `--adapter-module my_adapters` finds ./my_adapters.py either way.
         if e.name != module.split(".")[0] or "" in sys.path or os.getcwd() in sys.path:
-            raise DataError(f"cannot import {what} {module!r}: {e}") from e
-    except ImportError as e:
-        raise DataError(f"cannot import {what} {module!r}: {e}") from e
+            raise DataError(f"cannot import {what} {module!r}: {type(e).__name__}: {e}") from e
+    except Exception as e:  # a user module may fail in any way while importing; name it
+        raise DataError(f"cannot import {what} {module!r}: {type(e).__name__}: {e}") from e
     sys.path.append(os.getcwd())
     try:
         importlib.import_module(module)
-    except ImportError as e:
-        raise DataError(f"cannot import {what} {module!r} (also looked in {os.getcwd()}): {e}") from e
+    except Exception as e:
+        raise DataError(f"cannot import {what} {module!r} (also looked in {os.getcwd()}): "
+                        f"{type(e).__name__}: {e}") from e
 
 
 def _discover() -> None:
@@ -122,11 +125,23 @@ class Dataset(Sequence):
         return f"Dataset({self.name!r}, {len(self)} examples, {len(self.skipped)} skipped)"
 
 
-def check_example(ex: Example, check_images: bool = False, require_image_files: bool = True) -> str | None:
+def _outside(path: str, roots: Sequence[str]) -> bool:
+    """Whether `path` leaves every folder of `roots` (lexically: `..` and absolute paths; symlinks placed
+    inside a folder by its owner are followed as usual)."""
+    p = os.path.normpath(os.path.abspath(path))
+    return not any(p == r or p.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+def check_example(ex: Example, check_images: bool = False, require_image_files: bool = True,
+                  roots: Sequence[str] = (), gold_check: Callable[[Example], None] | None = None) -> str | None:
     """The reason `ex` is not a valid canonical record, or None. Decodes its images only if `check_images`;
-    `require_image_files=False` accepts image paths that do not exist (scoring needs annotations only)."""
+    `require_image_files=False` accepts image paths that do not exist (scoring needs annotations only).
+    roots: folders image paths must stay inside (empty: no such rule). gold_check: raises ValueError when
+    the gold answer cannot be graded as its kind (the trainer passes the graders' check)."""
     if not str(ex.id):
         return "empty id"
+    if len(ex.question) > MAX_QUESTION_CHARS:
+        return f"question is {len(ex.question)} characters, over the limit of {MAX_QUESTION_CHARS}"
     n_ph = ex.question.count(IMAGE_PLACEHOLDER)
     if n_ph != len(ex.images):
         return f"question has {n_ph} {IMAGE_PLACEHOLDER} placeholders but the record has {len(ex.images)} images"
@@ -139,6 +154,19 @@ def check_example(ex: Example, check_images: bool = False, require_image_files: 
             return f"choice question without a gold letter (got {ex.gold_letter!r})"
         if ex.choices is not None and LETTERS.index(ex.gold_letter) >= len(ex.choices):
             return f"gold letter {ex.gold_letter} beyond {len(ex.choices)} choices"
+    if ex.choices is not None:
+        problem = _choices_problem(ex.choices)
+        if problem:
+            return problem
+    if gold_check is not None:
+        try:
+            gold_check(ex)
+        except ValueError as e:
+            return str(e)
+    for ref in ex.images if roots else ():
+        if ref.path is not None and ref.data is None and _outside(ref.path, roots):
+            return (f"image path {ref.path} is outside the dataset folder {roots[0]}; move the image into it, "
+                    "or set data.allow_outside_root=true if you trust this dataset")
     for ref in ex.images if require_image_files else ():
         if ref.path is not None and ref.data is None and not os.path.isfile(ref.path):
             return f"image file not found: {ref.path}"
@@ -149,6 +177,33 @@ def check_example(ex: Example, check_images: bool = False, require_image_files: 
         except DataError as e:
             return str(e)
     return None
+
+
+def _choices_problem(choices: list) -> str | None:
+    if not isinstance(choices, list) or any(not isinstance(c, str) for c in choices):
+        return f"choices must be a list of option texts, got {str(choices)[:200]}"
+    if len(choices) > len(LETTERS):
+        return f"{len(choices)} choices, more than the {len(LETTERS)} option letters"
+    return None
+
+
+# Reason kinds for `uec-vlm data validate`'s summary: the first matching phrase names the kind.
+REASON_KINDS = (
+    ("image file not found", "missing image file"), ("aspect ratio", "image aspect ratio too extreme"),
+    ("image too large", "image too large"), ("no pixels", "corrupt or unreadable image"),
+    ("corrupt", "corrupt or unreadable image"), ("unsupported image", "bad image value"),
+    ("empty image", "bad image value"), ("outside the dataset folder", "image path outside the dataset folder"),
+    ("placeholders", "placeholder / image count mismatch"), ("characters, over the limit", "question too long"),
+    ("is not a valid", "gold answer does not parse as its kind"), ("choice", "bad choices or gold letter"),
+    ("gold letter", "bad choices or gold letter"), ("answer must be", "bad gold answer value"),
+    ("duplicate id", "duplicate id"), ("empty answer", "empty answer"), ("missing", "missing field"),
+    ("answer_kind", "unknown answer kind"), ("not UTF-8", "file not UTF-8"), ("invalid JSON", "invalid JSON"),
+)
+
+
+def reason_kind(reason: str) -> str:
+    """The kind of a bad-record reason (for per-reason counts); "other" when no phrase matches."""
+    return next((kind for phrase, kind in REASON_KINDS if phrase in reason), "other")
 
 
 def _resolve(spec: Spec, table: dict[str, Adapter]) -> tuple[Adapter, str, str | None, dict]:
@@ -175,20 +230,40 @@ def _resolve(spec: Spec, table: dict[str, Adapter]) -> tuple[Adapter, str, str |
     return table["generic"], spec.options.get("split", "train"), spec.root, spec.options
 
 
+def resolve_spec(spec: str, adapter_modules: Iterable[str] = ()) -> tuple[Adapter, str, str | None, dict]:
+    """(adapter, split, root, options) for `spec` without reading a record: a bad name fails here, cheaply."""
+    table = adapters(adapter_modules)
+    return _resolve(parse_spec(spec, frozenset(table)), table)
+
+
+def dataset_roots(root: str | None, options: dict) -> list[str]:
+    """Folders a local dataset's image paths must stay in: the spec's folder (a file's own folder) and an
+    explicit `image_root` option. Empty for hub datasets and generated ones (no local paths)."""
+    roots = []
+    if root:
+        base = os.path.abspath(os.path.expanduser(root))
+        roots.append(base if os.path.isdir(base) else os.path.dirname(base))
+    if options.get("image_root"):
+        roots.append(os.path.abspath(os.path.expanduser(options["image_root"])))
+    return [os.path.normpath(r) for r in roots]
+
+
 def load_dataset(spec: str, *, on_error: str = "fail", adapter_modules: Iterable[str] = (),
-                 check_images: bool = False, require_image_files: bool = True) -> Dataset:
+                 check_images: bool = False, require_image_files: bool = True, allow_outside_root: bool = False,
+                 gold_check: Callable[[Example], None] | None = None) -> Dataset:
     """Load the dataset named by `spec` as canonical Examples.
 
     on_error: "fail" raises DataError at the first bad record (naming record and file); "skip" drops it
     and records (id, reason) in `Dataset.skipped`. check_images decodes every image once (then drops the
     pixels) so that corrupt images are caught at load instead of at use. require_image_files=False loads
     annotations whose image files are absent (for `uec-vlm eval score`, which never looks at images). An empty result is an error.
+    Image paths leaving the dataset's folder are bad records unless allow_outside_root. gold_check (e.g.
+    the graders' `check_gold`) makes a gold answer that cannot be graded a bad record at load.
     """
     if on_error not in ("fail", "skip"):
         raise DataError(f"on_error must be 'fail' or 'skip', got {on_error!r}")
-    table = adapters(adapter_modules)
-    parsed = parse_spec(spec, frozenset(table))
-    adapter, split, root, options = _resolve(parsed, table)
+    adapter, split, root, options = resolve_spec(spec, adapter_modules)
+    roots = () if allow_outside_root else dataset_roots(root, options)
     examples: list[Example] = []
     skipped: list[tuple[str, str]] = []
     seen: set[str] = set()
@@ -197,7 +272,10 @@ def load_dataset(spec: str, *, on_error: str = "fail", adapter_modules: Iterable
             rid, reason = item.record_id, item.reason
         else:
             rid = str(item.id)
-            reason = check_example(item, check_images, require_image_files)
+            try:
+                reason = check_example(item, check_images, require_image_files, roots, gold_check)
+            except Exception as e:  # a check must never take the whole load down: the record is named
+                reason = f"{type(e).__name__}: {e}"
             if reason is None and rid in seen:
                 reason = f"duplicate id {rid!r} within {item.source}/{item.split}"
         if reason is None:

@@ -40,6 +40,7 @@ class DataConfig:
     adapter_modules: list[str] = f([], "Python modules to import so that their dataset adapters register (your own adapters).")
     shuffle: bool = f(True, "Shuffle the training set each epoch (seeded by trainer.seed).")
     max_train_examples: int = f(0, "Use only the first N training examples (0 = all).")
+    allow_outside_root: bool = f(False, "Accept image paths (absolute or with `../`) that leave the dataset's folder. Off: such records are bad records naming the path.")
 
 
 @dataclass
@@ -67,7 +68,7 @@ class RewardConfig:
     name: str = f("math", "Reward function: a registered name (`math`, `r1v`, `accuracy`) or `package.module:function`.")
     weights: dict[str, float] = f({"accuracy": 1.0, "format": 0.0}, "overall = sum(weight * component). UEC-RL: accuracy only; EasyR1 default: accuracy 0.9, format 0.1.")
     timeout_s: float = f(5.0, "Per-completion grading time limit (seconds); a completion over it scores 0 with the reason logged.")
-    workers: int = f(1, "Grading worker processes.")
+    workers: int = f(2, "Grading worker processes (math parsing with a per-item time limit; see docs/rewards.md).")
     correct_threshold: float = f(1.0, "A sample counts as correct (for pass rates and difficulty) iff its `accuracy` component >= this.")
 
 
@@ -183,6 +184,7 @@ class TrainerConfig:
     seed: int = f(0, "Seed for data order, sampling and initialisation.")
     output_dir: str = f("runs/default", "Run folder: config, metrics.jsonl, summary, checkpoints, plots.")
     resume: str = f("auto", "`auto` (latest complete checkpoint in output_dir), `never`, or a checkpoint path.")
+    allow_config_change: bool = f(False, "Resume even when the run folder's config.yaml differs in keys that change training (they are printed). Off: such a resume is refused, naming the keys.")
     save_every: int = f(0, "Checkpoint every N steps (0 = only at the end).")
     keep_last: int = f(2, "Checkpoints kept besides the best by validation.")
     val_every: int = f(0, "Validate every N steps (0 = only before and after training).")
@@ -252,8 +254,6 @@ def validate(cfg: Config) -> Config:
     ks_bad = [k for k in cfg.eval.ks if k < 1 or k > (1 if cfg.eval.greedy else cfg.eval.n)]
     if ks_bad:
         problems.append(f"eval.ks {ks_bad} must satisfy 1 <= k <= eval.n ({cfg.eval.n}{', greedy forces n=1' if cfg.eval.greedy else ''})")
-    if cfg.algo.entropy_control not in {"none", "bonus", "aer", "kl_cov", "clip_cov", "entropy_adv"}:
-        problems.append(f"algo.entropy_control={cfg.algo.entropy_control!r}: allowed none, bonus, aer, kl_cov, clip_cov, entropy_adv")
     if cfg.trainer.micro_batch_size < 1:
         problems.append("trainer.micro_batch_size must be >= 1")
     if cfg.trainer.prompts_per_step < 1:
@@ -262,6 +262,9 @@ def validate(cfg: Config) -> Config:
         problems.append("reward.name is empty: every training dataset needs a reward function")
     if cfg.prompt.min_pixels > cfg.prompt.max_pixels:
         problems.append(f"prompt.min_pixels ({cfg.prompt.min_pixels}) > prompt.max_pixels ({cfg.prompt.max_pixels})")
+    from uec_vlm.config_checks import problems as field_problems
+
+    problems += field_problems(cfg)
     if problems:
         raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
     return cfg

@@ -33,24 +33,37 @@ def list_presets() -> list[str]:
     return sorted({p.stem for sub in PRESET_DIRS for p in (CONFIG_DIR / sub).glob("*.yaml")})
 
 
-def _read_source(src: str) -> dict:
+def _read_source(src: str, chain: tuple[Path, ...] = ()) -> dict:
+    """One preset or YAML file with its `include:`s merged in; `chain` is the include path that led here."""
     path = Path(src)
     if not path.is_file():
         found = preset_path(src)
         if found is None:
-            raise ConfigError(f"config {src!r} is neither a file nor a preset; presets: {', '.join(list_presets())}")
+            where = f" (included by {chain[-1]})" if chain else ""
+            raise ConfigError(f"config {src!r}{where} is neither a file nor a preset; presets: {', '.join(list_presets())}")
         path = found
+    if path.resolve() in chain:
+        cycle = " -> ".join(str(p) for p in (*chain, path.resolve()))
+        raise ConfigError(f"{path}: include cycle {cycle}; remove one of these `include:` entries")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as e:
         raise ConfigError(f"{path}: not valid YAML: {e}") from e
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not a UTF-8 text file ({e})") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read ({e.strerror})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: top level must be a mapping of sections, got {type(data).__name__}")
     includes = data.pop("include", [])
     merged: dict = {}
+    if not isinstance(includes, (str, list)):
+        raise ConfigError(f"{path}: `include` must be a file/preset name or a list of them, got {includes!r}")
     for inc in [includes] if isinstance(includes, str) else includes:
+        if not isinstance(inc, str):
+            raise ConfigError(f"{path}: `include` entries must be file/preset names, got {inc!r}")
         inc_path = (path.parent / inc) if (path.parent / inc).is_file() else inc
-        _deep_merge(merged, _read_source(str(inc_path)))
+        _deep_merge(merged, _read_source(str(inc_path), (*chain, path.resolve())))
     _deep_merge(merged, data)
     return merged
 

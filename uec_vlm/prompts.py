@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from data_zoo.example import IMAGE_PLACEHOLDER, LETTERS, DataError, Example
+from uec_vlm.config import ConfigError
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 BUILTIN_TEMPLATES: tuple[str, ...] = ("math", "r1v", "direct")
@@ -22,8 +23,10 @@ BUILTIN_TEMPLATES: tuple[str, ...] = ("math", "r1v", "direct")
 class PromptTooLong(ValueError):
     """A prompt whose token count (image tokens included) exceeds max_prompt_length."""
 
-    def __init__(self, uid: str, num_tokens: int, limit: int):
-        super().__init__(f"prompt for {uid} has {num_tokens} tokens (image tokens included) > max {limit}")
+    def __init__(self, uid: str, num_tokens: int, limit: int, *, at_least: bool = False):
+        count = f"at least {num_tokens} tokens (counted before tokenizing)" if at_least else \
+            f"{num_tokens} tokens (image tokens included)"
+        super().__init__(f"prompt for {uid} has {count} > max {limit}")
         self.uid, self.num_tokens, self.limit = uid, num_tokens, limit
 
 
@@ -74,24 +77,45 @@ def resize_image(image, budget: ImageBudget, factor: int):
 @lru_cache(maxsize=32)
 def _load_template(name: str):
     import jinja2
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     path = Path(name) if name.endswith(".jinja") else TEMPLATE_DIR / f"{name}.jinja"
     if not path.is_file():
-        raise ValueError(
+        raise ConfigError(
             f"prompt template {name!r} not found: use one of {', '.join(BUILTIN_TEMPLATES)} or a path to a "
             f".jinja file"
         )
     # Includes resolve against the template's own folder first, then the built-ins (for _choices.jinja).
     loader = jinja2.FileSystemLoader([str(path.parent), str(TEMPLATE_DIR)])
-    env = jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, autoescape=False)
-    return env.get_template(path.name)
+    # A template file is data, not code: the sandbox refuses attribute paths to Python internals
+    # (`cycler.__init__.__globals__.os`) and any call that mutates an object.
+    env = ImmutableSandboxedEnvironment(loader=loader, undefined=jinja2.StrictUndefined, autoescape=False)
+    try:
+        return env.get_template(path.name)
+    except jinja2.TemplateError as e:
+        raise ConfigError(f"prompt template {path}: {type(e).__name__}: {e}") from e
+
+
+def check_template(name: str) -> None:
+    """Load and compile template `name` (ConfigError naming it when missing or malformed)."""
+    _load_template(name)
 
 
 def render_question(example: Example, template: str = "math") -> str:
-    """The user-turn text for `example` under `template`, `<image>` placeholders kept in place."""
-    return _load_template(template).render(
-        question=example.question, choices=example.choices, letters=LETTERS, example=example
-    )
+    """The user-turn text for `example` under `template`, `<image>` placeholders kept in place.
+
+    Raises ConfigError naming the template when it tries something the sandbox forbids or fails to render.
+    """
+    import jinja2
+
+    try:
+        return _load_template(template).render(
+            question=example.question, choices=example.choices, letters=LETTERS, example=example
+        )
+    except jinja2.exceptions.SecurityError as e:
+        raise ConfigError(f"prompt.template={template!r} refused by the sandbox (templates may not reach Python internals): {e}") from e
+    except jinja2.TemplateError as e:
+        raise ConfigError(f"prompt.template={template!r} failed on {example.uid}: {type(e).__name__}: {e}") from e
 
 
 def chat_content(text: str, num_images: int, uid: str) -> list[dict]:
@@ -111,6 +135,24 @@ def chat_content(text: str, num_images: int, uid: str) -> list[dict]:
     return content
 
 
+@lru_cache(maxsize=8)
+def _longest_token_chars(tokenizer) -> int:
+    """Characters in the tokenizer's longest vocabulary entry: no token covers more text than this."""
+    return max(1, max(map(len, tokenizer.get_vocab())))
+
+
+def _reject_by_length(uid: str, text: str, processor, limit: int) -> None:
+    """PromptTooLong, without tokenizing, for text that needs more than `limit` tokens whatever it says.
+
+    A byte-level BPE vocabulary entry spells each byte with one character, so a token covers at most
+    `_longest_token_chars` characters of text: a 20 MB question is refused in microseconds instead of
+    minutes and gigabytes of tokenization.
+    """
+    per_token = _longest_token_chars(processor.tokenizer)
+    if len(text) > limit * per_token:
+        raise PromptTooLong(uid, -(-len(text) // per_token), limit, at_least=True)
+
+
 def build_prompt(
     example: Example,
     processor,
@@ -121,8 +163,16 @@ def build_prompt(
 ) -> PromptInputs:
     """Render, resize images once, and encode one example. Raises PromptTooLong / DataError naming it."""
     budget = image_budget or ImageBudget()
-    images = [resize_image(im, budget, image_factor(processor)) for im in example.load_images()]
-    content = chat_content(render_question(example, template), len(images), example.uid)
+    question = render_question(example, template)
+    if max_prompt_length is not None:
+        _reject_by_length(example.uid, question, processor, max_prompt_length)
+    images = []
+    for k, im in enumerate(example.load_images()):
+        try:
+            images.append(resize_image(im, budget, image_factor(processor)))
+        except ValueError as e:  # qwen_vl_utils refuses extreme aspect ratios
+            raise DataError(f"record {example.uid}: image {k} ({im.width}x{im.height}) cannot be resized: {e}") from e
+    content = chat_content(question, len(images), example.uid)
     text = processor.apply_chat_template(
         [{"role": "user", "content": content}], tokenize=False, add_generation_prompt=True
     )
@@ -139,9 +189,13 @@ def build_prompt(
 
 def build_prompts(
     examples, processor, *, template: str = "math", image_budget: ImageBudget | None = None,
-    max_prompt_length: int | None = None,
+    max_prompt_length: int | None = None, bad: list[tuple[str, str]] | None = None,
 ) -> tuple[list[PromptInputs], list[str]]:
-    """Encode many examples, filtering the too-long ones: returns (kept prompts, uids dropped)."""
+    """Encode many examples, filtering the too-long ones: returns (kept prompts, uids dropped).
+
+    bad: when a list is given (data.on_error=skip), an example whose images fail to decode at use is
+    skipped and recorded there as (uid, reason) instead of raising DataError.
+    """
     kept, dropped = [], []
     for ex in examples:
         try:
@@ -149,4 +203,8 @@ def build_prompts(
                                      max_prompt_length=max_prompt_length))
         except PromptTooLong:
             dropped.append(ex.uid)
+        except DataError as e:
+            if bad is None:
+                raise
+            bad.append((ex.uid, str(e)))
     return kept, dropped

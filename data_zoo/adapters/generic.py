@@ -8,6 +8,7 @@ An image folder is a folder with `metadata.jsonl` whose `file_name` column names
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from data_zoo.example import ANSWER_KINDS, LETTERS, DataError, Example
@@ -71,19 +72,24 @@ def convert(row: dict, index: int, options: dict, image_root, name: str, split: 
     values = raw_images if isinstance(raw_images, list) else ([] if raw_images is None else [raw_images])
     base = options.get("image_root", image_root)
     images = [image_ref(v, f"{where} image {i}", base) for i, v in enumerate(values)]
-    answer = str(row[cols["answer"]]).strip()
-    choices = row.get(cols["choices"]) if cols["choices"] else None
-    choices = [str(c) for c in choices] if choices else None
+    answer = _answer_text(row[cols["answer"]], where)
+    choices = _choices(row.get(cols["choices"]) if cols["choices"] else None, where)
     letter = None
     kind = options.get("answer_kind")
+    if kind is not None and kind not in ANSWER_KINDS:
+        raise DataError(f"answer_kind option {kind!r} not in {ANSWER_KINDS}")
     if choices and (kind in (None, "choice")):
         if answer in choices:
             letter = LETTERS[choices.index(answer)]
         elif len(answer) == 1 and answer.upper() in LETTERS[: len(choices)]:
             letter, answer = answer.upper(), choices[LETTERS.index(answer.upper())]
-        kind = "choice" if letter else kind
-    if kind is not None and kind not in ANSWER_KINDS:
-        raise DataError(f"answer_kind option {kind!r} not in {ANSWER_KINDS}")
+        elif len(answer) == 1 and answer.upper() in LETTERS:
+            raise DataError(f"gold letter {answer!r} but only {len(choices)} choices "
+                            f"({', '.join(LETTERS[: len(choices)])}) in {where}")
+        else:
+            raise DataError(f"answer {answer!r} is not one of the choices {choices} nor an option letter in {where}; "
+                            "fix the record, or pass answer_kind=KIND in the spec for a free-form answer")
+        kind = "choice"
     rid = row.get(cols["id"]) if cols["id"] else None
     return Example(
         id=str(index if rid is None else rid), source=options.get("source", "generic"), split=split,
@@ -91,6 +97,32 @@ def convert(row: dict, index: int, options: dict, image_root, name: str, split: 
         answer_kind=kind or infer_answer_kind(answer), choices=choices, gold_letter=letter, images=images,
         metadata={},
     )
+
+
+def _answer_text(value, where: str) -> str:
+    """The gold answer as text: strings and finite numbers; anything else names the record."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float, list)):
+        raise DataError(f"answer must be a text or a number, got {type(value).__name__} {value!r} in {where}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise DataError(f"answer must be a finite number, got {value!r} in {where}")
+    return str(value).strip()
+
+
+def _choices(value, where: str) -> list[str] | None:
+    """Option texts in letter order, or None. A string is refused: `"ABCD"` is not four options."""
+    if value is None or (hasattr(value, "__len__") and not isinstance(value, (str, dict)) and len(value) == 0):
+        return None
+    if isinstance(value, str):
+        raise DataError(f"choices must be a list of option texts, got the string {value[:60]!r} in {where}")
+    if not isinstance(value, (list, tuple)):
+        raise DataError(f"choices must be a list of option texts, got {type(value).__name__} in {where}")
+    bad = [c for c in value if isinstance(c, bool) or not isinstance(c, (str, int, float))]
+    if bad:
+        raise DataError(f"choices must be texts or numbers, got {bad[0]!r} in {where}")
+    texts = [str(c).strip() for c in value]
+    if len(texts) < 2 or not all(texts):
+        raise DataError(f"choices must be at least 2 non-empty option texts, got {texts} in {where}")
+    return texts
 
 
 @register_adapter("generic", needs="a parquet/jsonl/json file, image folder (metadata.jsonl), save_to_disk "
@@ -103,4 +135,11 @@ def load(split: str, root: str | None, options: dict):
     options = dict(options, split=split)
     rows, image_root, name = _rows(Path(root) if root else None, options)
     return guarded(enumerate(rows), lambda item: convert(item[1], item[0], options, image_root, name, split),
-                   lambda item, i: f"row {i}")
+                   lambda item, i: _record_id(item[1], i, options))
+
+
+def _record_id(row, index: int, options: dict) -> str:
+    """The id a bad row is reported under: its own id when it has a usable one, else `row N`."""
+    col = _column(row, "id", options) if isinstance(row, dict) else None
+    value = row.get(col) if col else None
+    return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else f"row {index}"

@@ -44,12 +44,12 @@ def test_bad_records_fail_or_skip_with_reasons(tmp_path, helpers):
         {"id": "e", "question": "Q?", "answer": "4", "image": "corrupt.png"},     # corrupt
         {"id": "a", "question": "Q?", "answer": "5", "image": "ok.png"},          # duplicate id
     ])
-    with pytest.raises(DataError, match=r"bad record row 1 in .*d\.jsonl.*missing answer column"):
+    with pytest.raises(DataError, match=r"bad record b in .*d\.jsonl.*missing answer column.* in row 1 of"):
         load_dataset(str(f))
     ds = load_dataset(str(f), on_error="skip", check_images=True)
     assert [e.id for e in ds] == ["a"] and len(ds) == 1
     reasons = dict(ds.skipped)
-    assert list(reasons) == ["row 1", "c", "d", "e", "a"]
+    assert list(reasons) == ["b", "c", "d", "e", "a"]  # a bad row is named by its own id
     assert reasons["c"] == f"image file not found: {tmp_path / 'gone.png'}"
     assert reasons["d"] == "question has 2 <image> placeholders but the record has 1 images"
     assert reasons["e"].startswith(f"unreadable or corrupt image: {tmp_path / 'corrupt.png'}")

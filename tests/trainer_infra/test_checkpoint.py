@@ -168,10 +168,10 @@ def test_non_main_rank_writes_nothing(tmp_path):
     assert not (tmp_path / "checkpoints").exists()
 
 
-class _DieWhilePickled:
-    """Kills the process the moment torch.save pickles it: a crash in the middle of a checkpoint write."""
+class _DieWhileSaved:
+    """A processor that kills the process when saved (after the weights): a crash mid checkpoint write."""
 
-    def __reduce__(self):
+    def save_pretrained(self, path):
         os._exit(CRASH_EXIT_CODE)
 
 
@@ -181,8 +181,8 @@ def _crash_child(run_dir: str) -> None:
     save_checkpoint(run_dir, 1, model=model, optimizer=optimizer, scheduler=scheduler,
                     trainer_state={"data_position": 4})
     train_step(model, optimizer, scheduler)
-    save_checkpoint(run_dir, 2, model=model, optimizer=optimizer, scheduler=scheduler,
-                    trainer_state={"data_position": 8, "poison": _DieWhilePickled()})
+    save_checkpoint(run_dir, 2, model=model, processor=_DieWhileSaved(), optimizer=optimizer,
+                    scheduler=scheduler, trainer_state={"data_position": 8})
 
 
 def test_killed_mid_save_leaves_previous_checkpoint_usable(tmp_path):

@@ -11,6 +11,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("sources", nargs="*", help="preset names, YAML files and key.sub=value overrides")
     parser.add_argument("--fields", action="store_true", help="list every config key with its default and help")
     parser.add_argument("--presets", action="store_true", help="list preset names")
+    parser.add_argument("--check", action="store_true",
+                        help="also resolve every name (registries, template, reward, dataset specs, model path) "
+                             "as `train` and `eval` would before loading a model")
 
 
 def run(args) -> int:
@@ -26,5 +29,10 @@ def run(args) -> int:
             print(f"{key} = {default!r}\n    {text}")
         return 0
     sources, overrides = split_cli_args(args.sources)
-    print(yaml.safe_dump(to_dict(load_config(sources, overrides)), sort_keys=False), end="")
+    cfg = load_config(sources, overrides)
+    if args.check:
+        from uec_vlm.resolve import resolve_names
+
+        resolve_names(cfg, datasets=("data.train", "data.val", "eval.suite"), model=bool(cfg.model.path))
+    print(yaml.safe_dump(to_dict(cfg), sort_keys=False), end="")
     return 0

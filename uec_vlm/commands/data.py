@@ -21,6 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("validate", help="report every bad record (exit 1 if any)")
     p.add_argument("spec")
     p.add_argument("--no-images", action="store_true", help="do not decode images (faster, misses corrupt files)")
+    p.add_argument("--allow-outside-root", action="store_true",
+                   help="accept image paths outside the dataset folder (data.allow_outside_root)")
     p = sub.add_parser("export", help="write the canonical parquet")
     p.add_argument("spec")
     p.add_argument("--to", required=True)
@@ -34,20 +36,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         sub.choices[name].add_argument("--adapter-module", action="append", default=[])
 
 
-def reason_counts(reasons: list[str]) -> list[tuple[str, int]]:
-    """(kind of problem, count), most frequent first: a reason without its record-specific details
-    (the text after the first ': ', quoted values and numbers)."""
-    import re
-    from collections import Counter
-
-    kinds = Counter(re.sub(r"\d+", "N", re.sub(r"'[^']*'|\"[^\"]*\"", "'...'", r.split(": ")[0])) for r in reasons)
-    return sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))
-
-
 def _summary(ex) -> dict:
     return {"uid": ex.uid, "question": ex.question, "answer": ex.answer, "answer_kind": ex.answer_kind,
             "choices": ex.choices, "gold_letter": ex.gold_letter, "precision": ex.precision, "unit": ex.unit,
             "metadata": ex.metadata}
+
+
+def _validate(spec: str, mods: list[str], *, check_images: bool, allow_outside_root: bool) -> int:
+    """Every check a run would meet later, on every record; exit 0 (all good), 1 (bad records) or 2 (the
+    dataset cannot be read at all). Never raises: whatever goes wrong is printed naming spec and record."""
+    from collections import Counter
+
+    from data_zoo.example import DataError
+    from data_zoo.registry import load_dataset, reason_kind
+    from uec_vlm.rewards.graders import check_gold
+
+    try:
+        ds = load_dataset(spec, on_error="skip", adapter_modules=mods, check_images=check_images,
+                          allow_outside_root=allow_outside_root, gold_check=check_gold)
+    except DataError as e:
+        print(f"error: {e}")
+        return 2
+    except Exception as e:  # validation must report, not crash, whatever the files hold
+        print(f"error: {spec}: {type(e).__name__}: {e}")
+        return 2
+    for rid, reason in ds.skipped:
+        print(f"BAD {rid}: {reason}")
+    kinds = Counter(reason_kind(reason) for _, reason in ds.skipped)
+    for kind, count in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])):
+        print(f"  {count:6d}  {kind}")
+    print(f"{len(ds)} good, {len(ds.skipped)} bad records in {spec}")
+    return 1 if ds.skipped else 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -83,16 +102,8 @@ def run(args: argparse.Namespace) -> int:
                 print("images not written (use --out DIR to write them as PNG files)")
             return 0
         if args.data_command == "validate":
-            ds = load_dataset(args.spec, on_error="skip", adapter_modules=mods, check_images=not args.no_images)
-            for rid, reason in ds.skipped:
-                print(f"BAD {rid}: {reason}")
-            counts = reason_counts([reason for _, reason in ds.skipped])
-            if counts:
-                print("bad records by reason:")
-                for kind, count in counts:
-                    print(f"  {count:6d}  {kind}")
-            print(f"{len(ds)} good, {len(ds.skipped)} bad records in {args.spec}")
-            return 1 if ds.skipped else 0
+            return _validate(args.spec, mods, check_images=not args.no_images,
+                             allow_outside_root=args.allow_outside_root)
         if args.data_command == "export":
             from data_zoo.canonical import export_parquet
 

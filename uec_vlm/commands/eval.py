@@ -126,6 +126,10 @@ def run(args) -> int:
     except (ValueError, FileNotFoundError) as e:
         print(f"uec-vlm eval {argv[0]}: {e}", file=sys.stderr)
         return 2
-    from evals.harness import run_eval_from_cli
+    from evals.harness import run_eval
+    from uec_vlm.config_loader import load_config, split_cli_args
+    from uec_vlm.resolve import resolve_names
 
-    return int(run_eval_from_cli(argv[0], argv[1:]) or 0)
+    sources, overrides = split_cli_args(argv)
+    run_eval(resolve_names(load_config(sources, overrides), datasets=("eval.suite",)))
+    return 0

@@ -22,37 +22,42 @@ def sft(cfg) -> str:
     """Run cfg.sft on cfg.data.train from cfg.model.path; save to trainer.output_dir/model. Returns that path."""
     from pathlib import Path
 
-    from data_zoo.registry import load_dataset
+    from uec_vlm.config import ConfigError
     from uec_vlm.config_loader import save_config
     from uec_vlm.prompts import ImageBudget
     from uec_vlm.report import embed_plots
+    from uec_vlm.resolve import resolve_names
     from uec_vlm.trainer.metrics_log import MetricsLogger
     from uec_vlm.trainer.run_dir import RunDir
-    from uec_vlm.trainer.setup import build_model, seed_everything
+    from uec_vlm.trainer.setup import build_model, load_data, seed_everything
     from uec_vlm.trainer.sft import run_sft
 
     if cfg.sft.steps < 1:
-        raise ValueError("sft.steps must be >= 1 for `uec-vlm sft`")
+        raise ConfigError("sft.steps must be >= 1 for `uec-vlm sft` (set sft.steps=N)")
+    resolve_names(cfg, datasets=("data.train",))
     seed_everything(cfg.trainer.seed)
     model, processor = build_model(cfg)
-    data = load_dataset(cfg.data.train, on_error=cfg.data.on_error, adapter_modules=cfg.data.adapter_modules)
+    data = load_data(cfg, cfg.data.train)
     run_dir = RunDir(cfg.trainer.output_dir)
     save_config(cfg, run_dir.config_path)
     logger = MetricsLogger(run_dir, total_steps=cfg.sft.steps, console=cfg.trainer.console,
                            tensorboard=cfg.trainer.tensorboard,
                            resume_step=0 if run_dir.last_step is not None else None)
+    bad: list[tuple[str, str]] = []
     losses = run_sft(model, processor, list(data), steps=cfg.sft.steps, lr=cfg.sft.lr,
                      batch_size=cfg.sft.batch_size, micro_batch_size=cfg.trainer.micro_batch_size,
                      template=cfg.prompt.template,
                      image_budget=ImageBudget(cfg.prompt.min_pixels, cfg.prompt.max_pixels),
                      max_prompt_length=cfg.prompt.max_prompt_length, style=cfg.sft.response,
-                     seed=cfg.trainer.seed, log=logger.log)
+                     seed=cfg.trainer.seed, log=logger.log, bad=bad if cfg.data.on_error == "skip" else None)
     logger.close()
+    for uid, reason in bad:
+        print(f"data: skipped {uid} at use ({reason})")
     out = Path(cfg.trainer.output_dir) / "model"
     model.save_pretrained(out)
     processor.save_pretrained(out)
     run_dir.write_summary({"sft_steps": cfg.sft.steps, "first_loss": losses[0], "last_loss": losses[-1],
-                           "model": str(out)})
+                           "records_skipped_at_use": len(bad), "model": str(out)})
     embed_plots(run_dir.root)
     return str(out)
 

@@ -23,51 +23,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="preset names / YAML files, then key.sub=value overrides (applied left to right)")
 
 
-AUTO_VAL_SPLITS = ("validation", "val", "dev")
-AUTO_VAL_MAX_N = 100  # synthgeo generates as many as asked: validate on at most this many
-
-
-def resolve_val_spec(val: str, train: str, adapter_modules=()) -> tuple[str, str]:
-    """(validation spec or "", a sentence saying what validates and why) for `data.val` = SPEC, "" or "auto".
-
-    auto: the held-out split of the training data's own adapter (validation, val or dev; never test), with
-    the same options and root (synthgeo's `n` capped at 100); off, saying so, when it has none.
-    """
-    if val != "auto":
-        return val, f"{val} (data.val)" if val else "off (data.val is empty)"
-    from urllib.parse import urlencode
-
-    from data_zoo.example import DataError
-    from data_zoo.registry import adapters
-    from data_zoo.spec import parse_spec
-
-    table = adapters(adapter_modules)
-    try:
-        spec = parse_spec(train, frozenset(table))
-    except DataError:  # loading data.train reports it
-        spec = None
-    split = next((s for s in AUTO_VAL_SPLITS if spec and spec.kind == "adapter" and s in table[spec.name].splits),
-                 None)
-    if split is None:
-        return "", (f"off: data.val=auto and {train} has no validation split of its own; "
-                    "set data.val=SPEC to validate during training")
-    options = dict(spec.options)
-    if spec.name == "synthgeo":
-        options["n"] = str(min(int(options.get("n", AUTO_VAL_MAX_N)), AUTO_VAL_MAX_N))
-    chosen = f"{spec.name}:{split}" + (f"?{urlencode(options)}" if options else "") + (f"@{spec.root}" if spec.root else "")
-    return chosen, f"{chosen} (data.val=auto: the validation split of data.train)"
-
-
 def build_validation(cfg, processor):
     """The validation callback on data.val (composition root: the trainer never imports evals)."""
+    from uec_vlm.resolve import resolve_val_spec
+
     spec, why = resolve_val_spec(cfg.data.val, cfg.data.train, cfg.data.adapter_modules)
     print(f"validation: {why}")
     if not spec:
         return None
-    from data_zoo.registry import load_dataset
     from evals.harness import benchmark_name, make_validation_fn
+    from uec_vlm.trainer.setup import load_data
 
-    val = load_dataset(spec, on_error=cfg.data.on_error, adapter_modules=cfg.data.adapter_modules)
+    val = load_data(cfg, spec)
     return make_validation_fn(cfg, processor, list(val), name=benchmark_name(spec))
 
 

@@ -87,23 +87,23 @@ def _components(accuracy: list[float], fmt: list[float], truncated, w_acc: float
 
 
 @register_reward("math")
-def math_reward(completions, examples, *, truncated=None, timeout_s: float = 5.0):
-    grades = grade_many(completions, examples, timeout_s=timeout_s, paths=("boxed",))
+def math_reward(completions, examples, *, truncated=None, timeout_s: float = 5.0, workers: int = 2):
+    grades = grade_many(completions, examples, timeout_s=timeout_s, paths=("boxed",), workers=workers)
     accuracy = [float(g.correct) for g in grades]
     return _components(accuracy, [float(math_format(c)) for c in completions], truncated, 0.9, 0.1)
 
 
 @register_reward("r1v")
-def r1v_reward(completions, examples, *, truncated=None, timeout_s: float = 5.0):
-    grades = grade_many(completions, examples, timeout_s=timeout_s, paths=("answer_tag",))
+def r1v_reward(completions, examples, *, truncated=None, timeout_s: float = 5.0, workers: int = 2):
+    grades = grade_many(completions, examples, timeout_s=timeout_s, paths=("answer_tag",), workers=workers)
     accuracy = [float(g.correct) for g in grades]
     return _components(accuracy, [float(r1v_format(c)) for c in completions], truncated, 1.0, 1.0)
 
 
 @register_reward("accuracy")
-def accuracy_reward(completions, examples, *, truncated=None, timeout_s: float = 5.0):
+def accuracy_reward(completions, examples, *, truncated=None, timeout_s: float = 5.0, workers: int = 2):
     paths = tuple(p for p in PATHS if p != "last_number")
-    grades = grade_many(completions, examples, timeout_s=timeout_s, paths=paths)
+    grades = grade_many(completions, examples, timeout_s=timeout_s, paths=paths, workers=workers)
     found = [float(g.extracted is not None) for g in grades]
     return _components([float(g.correct) for g in grades], found, truncated, 1.0, 0.0)
 
@@ -130,11 +130,13 @@ def _resolve(name_or_path: str) -> RewardFn:
 class Reward:
     """A resolved reward with its config: call it like a `RewardFn`; outputs are checked and re-weighted."""
 
-    def __init__(self, name: str, fn: RewardFn, weights: dict[str, float] | None, timeout_s: float) -> None:
+    def __init__(self, name: str, fn: RewardFn, weights: dict[str, float] | None, timeout_s: float,
+                 workers: int = 2) -> None:
         self.name, self.fn = name, fn
         self.weights = None if weights is None else {str(k): float(v) for k, v in weights.items()}
         params = inspect.signature(fn).parameters
-        self._extra = {"timeout_s": timeout_s} if "timeout_s" in params else {}
+        extra = {"timeout_s": timeout_s, "workers": workers}
+        self._extra = {k: v for k, v in extra.items() if k in params}
 
     def __call__(
         self, completions: list[str], examples: list[Example], *, truncated: list[bool] | None = None
@@ -167,10 +169,11 @@ class Reward:
 
 
 def build_reward(
-    name_or_import_path: str, *, weights: dict[str, float] | None = None, timeout_s: float = 5.0
+    name_or_import_path: str, *, weights: dict[str, float] | None = None, timeout_s: float = 5.0, workers: int = 2
 ) -> Reward:
     """Resolve a registered reward name or "package.module:function"; `weights` (component -> weight)
-    replaces the function's own "overall"; `timeout_s` is the per-item grading limit for functions taking it.
+    replaces the function's own "overall"; `timeout_s` is the per-item grading limit and `workers` the
+    number of grading processes (`reward.workers`), each passed to functions that take it.
     Raises ValueError naming the reward for an unknown name, a bad import path or a bad weight."""
     fn = _resolve(name_or_import_path)
     for key, value in (weights or {}).items():
@@ -178,4 +181,4 @@ def build_reward(
             raise ValueError(
                 f"reward {name_or_import_path!r}: weight {key!r} must be a number, got {value!r}"
             )
-    return Reward(name_or_import_path, fn, weights, timeout_s)
+    return Reward(name_or_import_path, fn, weights, timeout_s, workers)

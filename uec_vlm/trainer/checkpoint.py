@@ -3,16 +3,20 @@
     RUN/checkpoints/step_N/
         config.json, model.safetensors, ...   model.save_pretrained  (loads with AutoModelForImageTextToText)
         preprocessor_config.json, tokenizer*   processor.save_pretrained (when a processor is given)
-        optimizer.pt, scheduler.pt            state dicts
-        trainer_state.pt                      whatever the trainer needs to resume (data position, buffers...)
-        rng.pt                                python / numpy / torch (and CUDA) RNG states
+        optimizer.pt, scheduler.pt            state dicts (tensors and numbers)
+        trainer_state.pt                      what the trainer needs to resume (data position, buffers...),
+                                              encoded as plain data by `state_codec`
+        rng.pt                                python / numpy / torch (and CUDA) RNG states, encoded likewise
         meta.json                             {"step": N, "metrics": {...}, "saved_at": ...}
         COMPLETE                              written last: a directory without it is never used
 
 Everything is written into `step_N.tmp/`, fsync'd, and renamed to `step_N/` only when complete, so a
 process killed mid-save leaves the previous checkpoint as the latest usable one.
 
-The .pt files are pickles: load only checkpoints you trust.
+Nothing in a checkpoint is unpickled: every .pt file is read with `torch.load(weights_only=True)`, which
+builds only tensors and plain data, so a planted file cannot run code (it fails with CheckpointError naming
+it). Weights are read through safetensors and checked to be finite; a save that runs out of disk space
+says so, with the path and the free space, and leaves the previous checkpoint in place.
 """
 
 from __future__ import annotations
@@ -29,10 +33,15 @@ from pathlib import Path
 from typing import Any
 
 from uec_vlm.trainer.run_dir import RunDir, clean_metrics
+from uec_vlm.trainer.state_codec import StateCodecError, decode_state, encode_state
 
 COMPLETE_MARKER = "COMPLETE"
 _STEP_DIR = re.compile(r"^step_(\d+)$")
 _STALE_DIR = re.compile(r"^step_(\d+)\.(tmp|old)$")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be written or trusted; the message names the file and the cause."""
 
 
 def _checkpoints_dir(run_dir: RunDir | str | os.PathLike) -> Path:
@@ -107,7 +116,8 @@ def save_checkpoint(
             loads with AutoModel* but not AutoProcessor).
         optimizer, scheduler: objects with `state_dict()`, or already-gathered state dicts (FSDP2:
             the trainer gathers the full optimizer state on rank 0 and passes the dict); None skips.
-        trainer_state: any picklable dict (data position, UEC buffers, controller state).
+        trainer_state: a dict of plain data, tensors, numpy values, PIL images and allow-listed dataclasses
+            (see `state_codec`); anything else is a CheckpointError naming the key.
         rng: also save python / numpy / torch / CUDA RNG states of this process.
         metrics: scalars stored in meta.json; `prune_checkpoints(best_metric=...)` ranks by them.
         state_dict: the full model state dict when the live module is sharded (FSDP2): gathered on
@@ -134,25 +144,36 @@ def save_checkpoint(
         shutil.rmtree(tmp)
     tmp.mkdir()
 
-    model.save_pretrained(tmp, state_dict=dict(state_dict) if state_dict is not None else None)
-    if processor is not None:
-        processor.save_pretrained(tmp)
-    if optimizer is not None:
-        torch.save(_state_dict_of(optimizer), tmp / "optimizer.pt")
-    if scheduler is not None:
-        torch.save(_state_dict_of(scheduler), tmp / "scheduler.pt")
-    torch.save(dict(trainer_state or {}), tmp / "trainer_state.pt")
-    if rng:
-        torch.save(_rng_state(), tmp / "rng.pt")
-    meta = {
-        "step": step,
-        "metrics": clean_metrics(metrics or {}),
-        "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
-    (tmp / "meta.json").write_text(json.dumps(meta, indent=2, allow_nan=True) + "\n")
-    _fsync_tree(tmp)
-    (tmp / COMPLETE_MARKER).write_text(f"{step}\n")
-    _fsync_tree(tmp)
+    try:
+        encoded_state = encode_state(dict(trainer_state or {}))
+    except StateCodecError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise CheckpointError(f"checkpoint {final}: trainer state {e}") from e
+    try:
+        model.save_pretrained(tmp, state_dict=dict(state_dict) if state_dict is not None else None)
+        if processor is not None:
+            processor.save_pretrained(tmp)
+        if optimizer is not None:
+            torch.save(_state_dict_of(optimizer), tmp / "optimizer.pt")
+        if scheduler is not None:
+            torch.save(_state_dict_of(scheduler), tmp / "scheduler.pt")
+        torch.save(encoded_state, tmp / "trainer_state.pt")
+        if rng:
+            torch.save(encode_state(_rng_state()), tmp / "rng.pt")
+        meta = {
+            "step": step,
+            "metrics": clean_metrics(metrics or {}),
+            "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2, allow_nan=True) + "\n")
+        _fsync_tree(tmp)
+        (tmp / COMPLETE_MARKER).write_text(f"{step}\n")
+        _fsync_tree(tmp)
+    except Exception as e:
+        shutil.rmtree(tmp, ignore_errors=True)  # frees what the failed save wrote
+        if _out_of_space(e):
+            raise CheckpointError(_disk_full_message(final, ckpt_dir, e)) from e
+        raise
 
     if final.exists():  # re-saving a step (e.g. after a resume): swap so a complete copy always exists
         old = ckpt_dir / f"step_{step}.old"
@@ -165,6 +186,62 @@ def save_checkpoint(
         os.rename(tmp, final)
     _fsync_dir(ckpt_dir)
     return final
+
+
+def _out_of_space(e: BaseException) -> bool:
+    """Whether a failed write ran out of disk space (torch's zip writer reports it as `unexpected pos`)."""
+    import errno
+
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(e)
+    return any(s in text for s in ("No space left", "unexpected pos", "file write failed", "Disk quota"))
+
+
+def _disk_full_message(final: Path, ckpt_dir: Path, e: BaseException) -> str:
+    free = shutil.disk_usage(ckpt_dir).free
+    previous = [p for _, p in list_checkpoints(ckpt_dir.parent)]
+    kept = f"the previous checkpoint {previous[-1]} is intact" if previous else "no earlier checkpoint exists"
+    return (f"checkpoint {final} not saved: the disk holding {ckpt_dir} is full ({free / 2**20:.1f} MiB free; "
+            f"{type(e).__name__}: {str(e).strip()[:120]}); {kept}. Free space, lower trainer.keep_last or move "
+            "trainer.output_dir, then resume")
+
+
+def _load_plain(path: Path, map_location: Any = "cpu") -> Any:
+    """torch.load with weights_only=True; a file needing anything else is refused (CheckpointError naming it)."""
+    import pickle
+
+    import torch
+
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        lines = [ln.strip() for ln in str(e).splitlines() if "GLOBAL" in ln or "nsupported" in ln]
+        first = lines[0] if lines else "not a weights-only file"
+        raise CheckpointError(
+            f"{path}: refused to load: it holds pickled Python objects, not plain tensors and data ({first}). "
+            "uec-vlm never unpickles run-folder files: a file planted in a shared folder could run code. "
+            "Delete this checkpoint, or start over with trainer.resume=never") from None
+    except (RuntimeError, EOFError, OSError) as e:
+        raise CheckpointError(f"{path}: unreadable checkpoint file ({type(e).__name__}: {str(e)[:200]})") from None
+
+
+def _load_state(path: Path, map_location: Any = "cpu") -> Any:
+    try:
+        return decode_state(_load_plain(path, map_location), str(path))
+    except StateCodecError as e:
+        raise CheckpointError(str(e)) from None
+
+
+def _check_finite_weights(path: Path, state: Mapping[str, Any]) -> None:
+    import torch
+
+    for name, t in state.items():
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            bad = int((~torch.isfinite(t)).sum())
+            raise CheckpointError(f"{path}: weight {name} has {bad} non-finite (NaN/inf) values of {t.numel()}; "
+                                  "this checkpoint is corrupt or diverged: resume from an earlier one "
+                                  "(trainer.resume=RUN/checkpoints/step_N)")
 
 
 def list_checkpoints(run_dir: RunDir | str | os.PathLike) -> list[tuple[int, Path]]:
@@ -213,8 +290,6 @@ def load_checkpoint(
     Load into the unwrapped module before sharding it (FSDP2) or wrapping it (DDP). None skips a part.
     RNG states are restored last, so the next random draw equals the one the saving run made next.
     """
-    import torch
-
     path = Path(path)
     read_checkpoint_meta(path)
     if model is not None:
@@ -223,19 +298,25 @@ def load_checkpoint(
         problems = {k: sorted(v) for k, v in info.items() if k != "error_msgs" and v}
         if problems or info.get("error_msgs"):
             raise ValueError(f"{path}: checkpoint weights do not match {type(model).__name__}: {problems or info}")
-        model.load_state_dict(loaded.state_dict(), strict=True)
-        del loaded
+        weights = loaded.state_dict()
+        _check_finite_weights(path, weights)
+        model.load_state_dict(weights, strict=True)
+        del loaded, weights
     for obj, name in ((optimizer, "optimizer.pt"), (scheduler, "scheduler.pt")):
         if obj is None:
             continue
         if not (path / name).is_file():
             raise FileNotFoundError(f"{path / name} is missing: this checkpoint was saved without it")
-        obj.load_state_dict(torch.load(path / name, map_location=map_location, weights_only=False))
-    trainer_state = torch.load(path / "trainer_state.pt", map_location=map_location, weights_only=False)
+        obj.load_state_dict(_load_plain(path / name, map_location))
+    for group in getattr(optimizer, "param_groups", []):
+        if not math.isfinite(float(group.get("lr", 0.0))):
+            raise CheckpointError(f"{path / 'optimizer.pt'}: learning rate {group['lr']} is not finite; "
+                                  "resume from an earlier checkpoint or start over with a finite optim.lr")
+    trainer_state = _load_state(path / "trainer_state.pt", map_location)
     if restore_rng:
         if not (path / "rng.pt").is_file():
             raise FileNotFoundError(f"{path / 'rng.pt'} is missing: saved with rng=False; pass restore_rng=False")
-        _restore_rng(torch.load(path / "rng.pt", weights_only=False))
+        _restore_rng(_load_state(path / "rng.pt"))
     return trainer_state
 
 

@@ -265,3 +265,67 @@ class RunDir:
         """Write summary.md: a Markdown table of `summary` (see `summary_markdown`)."""
         _atomic_write_text(self.summary_path, summary_markdown(summary))
         return self.summary_path
+
+
+# Keys whose change does not change what a resumed run trains: logging, saving, validation, evaluation,
+# where things run, and the length of the run (extending `trainer.steps` is the usual reason to resume).
+RESUME_NEUTRAL_KEYS = frozenset({
+    "trainer.steps", "trainer.output_dir", "trainer.resume", "trainer.allow_config_change", "trainer.save_every",
+    "trainer.keep_last", "trainer.val_every", "trainer.val_n", "trainer.val_temperature", "trainer.max_bad_steps",
+    "trainer.console", "trainer.tensorboard", "trainer.wandb", "trainer.wandb_project",
+    "data.val", "data.adapter_modules", "data.on_error",
+    "model.device", "model.attn_implementation", "model.gradient_checkpointing",
+    "reward.workers", "rollout.prompts_per_batch", "rollout.vllm_gpu_memory_utilization",
+})
+RESUME_NEUTRAL_SECTIONS = ("eval.", "sft.")
+
+
+def _flat(config: Mapping[str, Any], leaf_keys: frozenset[str], prefix: str = "") -> dict[str, Any]:
+    """Dotted key -> value; a dict-valued field (`reward.weights`) is one value, a section is descended."""
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping) and dotted not in leaf_keys:
+            out.update(_flat(value, leaf_keys, f"{dotted}."))
+        else:
+            out[dotted] = value
+    return out
+
+
+def config_changes(saved: Mapping[str, Any], new: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(key, saved value, new value) for every key that changes training; keys one side lacks are ignored
+    (a config written by an older version has fewer keys)."""
+    from uec_vlm.config import Config
+    from uec_vlm.config_checks import leaves
+
+    leaf_keys = frozenset(key for key, _ in leaves(Config()))
+    a, b = _flat(saved, leaf_keys), _flat(new, leaf_keys)
+    return [(k, a[k], b[k]) for k in sorted(a.keys() & b.keys())
+            if a[k] != b[k] and k not in RESUME_NEUTRAL_KEYS and not k.startswith(RESUME_NEUTRAL_SECTIONS)]
+
+
+def check_resume_config(saved_path: str | os.PathLike, new: Mapping[str, Any], *, allow: bool) -> list[str]:
+    """Refuse (ConfigError naming the keys) to resume a run whose saved config differs in a key that changes
+    training, unless `allow`; returns the changed keys (empty when none or when there is no saved config)."""
+    from uec_vlm.config import ConfigError
+
+    path = Path(saved_path)
+    if not path.is_file():
+        return []
+    try:
+        saved = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: unreadable saved config ({e}); set trainer.allow_config_change=true to "
+                          "resume without comparing") from None
+    if not isinstance(saved, Mapping):
+        return []
+    changes = config_changes(saved, new)
+    listed = ", ".join(f"{k} ({old!r} -> {cur!r})" for k, old, cur in changes)
+    if changes and not allow:
+        raise ConfigError(
+            f"refusing to resume {path.parent}: its {path.name} differs in keys that change training: {listed}. "
+            "Use another trainer.output_dir, trainer.resume=never to start over, or "
+            "trainer.allow_config_change=true to continue with the new values")
+    if changes:
+        print(f"resuming {path.parent} with changed keys (trainer.allow_config_change=true): {listed}")
+    return [k for k, _, _ in changes]

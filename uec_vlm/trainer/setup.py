@@ -61,6 +61,16 @@ def build_model(cfg: Config):
                        lora=lora, freeze_vision=m.freeze_vision, trust_remote_code=m.trust_remote_code)
 
 
+def load_data(cfg: Config, spec: str):
+    """Dataset `spec` under the run's data policy: on_error, adapter modules, the dataset-folder rule for
+    image paths, and gold answers checked by the graders at load (not at the first reward)."""
+    from data_zoo.registry import load_dataset
+    from uec_vlm.rewards.graders import check_gold
+
+    return load_dataset(spec, on_error=cfg.data.on_error, adapter_modules=cfg.data.adapter_modules,
+                        allow_outside_root=cfg.data.allow_outside_root, gold_check=check_gold)
+
+
 def build_backend(cfg: Config, model, processor):
     from uec_vlm.rollout import make_backend
 
@@ -86,23 +96,28 @@ class TrainingSetup:
     """Builds the run's objects and restores them from `trainer.resume`."""
 
     def __init__(self, cfg: Config):
-        from data_zoo.registry import load_dataset
         from uec_vlm.prompts import ImageBudget
+        from uec_vlm.resolve import resolve_names
         from uec_vlm.rewards import build_reward
         from uec_vlm.trainer.checkpoint import latest_checkpoint, load_checkpoint
         from uec_vlm.trainer.metrics_log import MetricsLogger
-        from uec_vlm.trainer.run_dir import RunDir
+        from uec_vlm.trainer.run_dir import RunDir, check_resume_config
         from uec_vlm.uec.buffers import BatchBuffer, ReplayBuffer
 
         self.cfg = cfg
         t = cfg.trainer
+        resolve_names(cfg)  # every name, before the model loads
         dist_utils.init_from_env()
         self.rank, self.world = dist_utils.rank(), dist_utils.world_size()
+        self.run_dir = RunDir(t.output_dir)
+        ckpt = self._resume_point(latest_checkpoint)
+        if ckpt is not None:  # the run that wrote the checkpoint saved its config two levels up
+            saved = ckpt.parent.parent / "config.yaml"
+            check_resume_config(saved if saved.is_file() else self.run_dir.config_path, to_dict(cfg),
+                                allow=t.allow_config_change)
         seed_everything(t.seed)
         self.model, self.processor = build_model(cfg)
         self.pad_token_id = int(self.processor.tokenizer.pad_token_id)
-        self.run_dir = RunDir(t.output_dir)
-        ckpt = self._resume_point(latest_checkpoint)
         if ckpt is not None:  # weights go in before FSDP2 sharding; optimizer and the rest after
             load_checkpoint(ckpt, model=self.model, restore_rng=False)
         self.train_model = dist_utils.wrap_policy(self.model)
@@ -112,8 +127,7 @@ class TrainingSetup:
             self.ref_model.eval().requires_grad_(False)
         self.image_budget = ImageBudget(cfg.prompt.min_pixels, cfg.prompt.max_pixels)
 
-        self.train_set = load_dataset(cfg.data.train, on_error=cfg.data.on_error,
-                                      adapter_modules=cfg.data.adapter_modules)
+        self.train_set = load_data(cfg, cfg.data.train)
         if cfg.data.max_train_examples:
             self.train_set.examples = self.train_set.examples[: cfg.data.max_train_examples]
         if self.train_set.skipped:
@@ -122,8 +136,10 @@ class TrainingSetup:
         # Each rank draws its own prompts: offset the stream seed by rank, same global batch size per rank.
         self.stream = PromptStream(self.train_set, seed=t.seed + 7919 * self.rank, shuffle=cfg.data.shuffle)
         self.filtered_prompts: list[str] = []
+        self.bad_at_use: list[str] = []
 
-        self.reward_fn = build_reward(cfg.reward.name, weights=dict(cfg.reward.weights), timeout_s=cfg.reward.timeout_s)
+        self.reward_fn = build_reward(cfg.reward.name, weights=dict(cfg.reward.weights), timeout_s=cfg.reward.timeout_s,
+                                      workers=cfg.reward.workers)
         self.backend = build_backend(cfg, self.model, self.processor)
         self.control = build_control(cfg)
         trainable = [p for p in self.model.parameters() if p.requires_grad]
@@ -164,16 +180,24 @@ class TrainingSetup:
         from uec_vlm.prompts import build_prompts
 
         prompts, examples = [], []
+        skip = self.cfg.data.on_error == "skip"
         while len(prompts) < k:
             batch = self.stream.next(k - len(prompts))
+            bad: list[tuple[str, str]] = []
             kept, dropped = build_prompts(batch, self.processor, template=self.cfg.prompt.template,
                                           image_budget=self.image_budget,
-                                          max_prompt_length=self.cfg.prompt.max_prompt_length)
+                                          max_prompt_length=self.cfg.prompt.max_prompt_length,
+                                          bad=bad if skip else None)
+            for uid, reason in bad:  # data.on_error=skip also covers records that fail only at use
+                print(f"data: skipped {uid} at use ({reason})")
+            self.bad_at_use.extend(uid for uid, _ in bad)
             if dropped:
                 self.filtered_prompts.extend(dropped)
-                if len(self.filtered_prompts) >= len(self.train_set):
-                    raise ValueError(f"every prompt of {self.cfg.data.train} exceeds prompt.max_prompt_length="
-                                     f"{self.cfg.prompt.max_prompt_length} (image tokens included)")
+            if dropped or bad:
+                if len(set(self.filtered_prompts) | set(self.bad_at_use)) >= len(self.train_set):
+                    raise ValueError(f"no usable prompt left in {self.cfg.data.train}: {len(self.filtered_prompts)} "
+                                     f"exceed prompt.max_prompt_length={self.cfg.prompt.max_prompt_length} (image "
+                                     f"tokens included), {len(self.bad_at_use)} failed at use")
             by_uid = {ex.uid: ex for ex in batch}
             prompts.extend(kept)
             examples.extend(by_uid[p.uid] for p in kept)
@@ -209,6 +233,7 @@ class TrainingSetup:
             "rollout_calls": self.rollout_calls,
             "updates": self.updates,
             "filtered_prompts": list(self.filtered_prompts),
+            "bad_at_use": list(self.bad_at_use),
         }
 
     def _resume_point(self, latest_checkpoint):
@@ -239,6 +264,7 @@ class TrainingSetup:
         self.torch_gen.set_state(ts["torch_gen"])
         self.group_counter, self.rollout_calls, self.updates = ts["group_counter"], ts["rollout_calls"], ts["updates"]
         self.filtered_prompts = list(ts.get("filtered_prompts", []))
+        self.bad_at_use = list(ts.get("bad_at_use", []))
         self.start_step = int(read_checkpoint_meta(ckpt)["step"])
         self.backend.update_weights(self.model)
         print(f"resumed from {ckpt} (step {self.start_step})")
@@ -265,6 +291,7 @@ class TrainingSetup:
             "optimizer_updates": self.updates,
             "prompts_filtered_too_long": len(self.filtered_prompts),
             "train_records_skipped": len(self.train_set.skipped),
+            "train_records_skipped_at_use": len(self.bad_at_use),
             "validation": {str(k): v for k, v in history_val.items()},
         }
         if dist_utils.is_main():

@@ -31,16 +31,17 @@ def target_ids(processor, example, style: str) -> list[int]:
 
 def run_sft(model, processor, examples, *, steps: int, lr: float, batch_size: int, micro_batch_size: int,
             template: str, image_budget, max_prompt_length: int, style: str = "think_boxed", seed: int = 0,
-            log=None) -> list[float]:
+            log=None, bad: list[tuple[str, str]] | None = None) -> list[float]:
     """Cross-entropy on gold responses for `steps` AdamW updates; returns the per-step losses.
 
     Prompts are built once per example and cached (images resized once, as in RL). `log(step, dict)` is
-    called after each update when given.
+    called after each update when given. bad: a list (data.on_error=skip) collects (uid, reason) of the
+    examples whose images fail to decode, which are then left out instead of stopping the run.
     """
     from uec_vlm.prompts import build_prompts
 
     prompts, dropped = build_prompts(examples, processor, template=template, image_budget=image_budget,
-                                     max_prompt_length=max_prompt_length)
+                                     max_prompt_length=max_prompt_length, bad=bad)
     if not prompts:
         raise ValueError(f"sft: no usable prompts ({len(dropped)} exceed max_prompt_length={max_prompt_length})")
     by_uid = {ex.uid: ex for ex in examples}

@@ -1,14 +1,6 @@
 import json
 
 from uec_vlm.cli import main
-from uec_vlm.commands.data import reason_counts
-
-
-def test_bad_record_reasons_are_counted_by_kind():
-    reasons = ["image file not found: /d/images/1.png", "image file not found: /d/images/2.png",
-               "duplicate id 'a7'", "question has 2 <image> placeholders but the record has 1 images"]
-    assert reason_counts(reasons) == [("image file not found", 2), ("duplicate id '...'", 1),
-                                      ("question has N <image> placeholders but the record has N images", 1)]
 
 
 def test_data_show_writes_images_only_when_asked(tmp_path, monkeypatch, capsys):
