@@ -67,7 +67,9 @@ def timed(cmd: list[str], env: dict, clean: list[Path]) -> tuple[float, tuple[fl
         shutil.rmtree(path, ignore_errors=True)
     load = os.getloadavg()
     t0 = time.perf_counter()
-    subprocess.run(cmd, env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.run(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if proc.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
     return time.perf_counter() - t0, load
 
 

@@ -121,4 +121,9 @@ COMMANDS: dict[str, Check] = {
     "uec-vlm eval configs/models/qwen2_5_vl_7b.yaml model.path=runs/geo3k_uec_7b/checkpoints/step_120 "
     "eval.suite=[geometry3k:test@/data/geometry3k] eval.n=8 eval.ks=[1,4,8]": config(),
     "uec-vlm sft CONFIG [key=value ...]": usage(),
+    # --- docs/hardening.md
+    "uec-vlm --debug ...": usage(),
+    "uec-vlm train": usage(),
+    "uec-vlm config ... --check": usage(),
+    "uec-vlm": usage(),
 }

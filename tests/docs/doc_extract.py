@@ -2,7 +2,8 @@
 
 A command is a line of a fenced bash/sh/console (or unlabelled) block, backslash continuations joined, or
 an inline code span, that starts with one of PROGRAMS. A `# comment` and a synopsis description (text after
-three or more spaces) are cut; whitespace is normalised. Python and YAML blocks are not commands.
+three or more spaces) are cut; whitespace is normalised. Python and YAML blocks are not commands, nor are
+error messages as the CLI prints them (`uec-vlm config: invalid config: ...`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ def doc_commands() -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
 
     def add(cmd: str, where: str) -> None:
+        if re.match(r"uec-vlm [\w-]+: ", cmd):  # an error message as the CLI prints it, not a command
+            return
         if cmd.startswith(PROGRAMS) or cmd in ("uec-vlm", "make"):
             found.setdefault(cmd, [])
             if where not in found[cmd]:
