@@ -85,12 +85,54 @@ def stop_busy(procs: list[subprocess.Popen]) -> None:
         p.wait()
 
 
+def render(rows: list[dict], *, quick: bool, busy: int, cpus: int, minutes: float) -> list[str]:
+    """The Markdown lines of the section from the measured rows (also used with --from-log)."""
+    alone = {r["job"]: r["seconds"] for r in rows if r["condition"] == "alone"}
+    lines = [
+        "## Busy machine", "",
+        f"Written by `python bench/busy_machine.py{' --quick' if quick else ''}` ({minutes:.1f} min, "
+        f"{datetime.date.today().isoformat()}); do not edit by hand. {cpus} CPUs. Jobs: "
+        + ("the demo with 30 RL steps and a 50-problem held-out eval, and a 50-problem eval of its warm-started "
+           "model (4 samples each)" if quick else
+           "the full demo, and a 200-problem eval of its warm-started model (4 samples each)")
+        + f". Busy = {busy} extra processes spinning on a core each. Thread policy: `uec_vlm/threads.py` "
+        "(cores / processes, passive OpenMP waiting); \"torch defaults\" = one spinning OpenMP thread per core "
+        "(OMP_WAIT_POLICY=ACTIVE), what the policy replaces.", "",
+        "**The load average column is how busy the machine already was** (1-minute value before the run). This "
+        "machine is shared with other jobs, so \"alone\" means \"no processes added by this script\", not idle, "
+        "and repeated runs vary with the background load.", "",
+        f"| job | condition | load before | seconds | slowdown vs alone | target <= {TARGET:g}x |", "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        ratio = r["seconds"] / alone[r["job"]]
+        verdict = "" if r["condition"] == "alone" else ("met" if ratio <= TARGET else "**missed**")
+        lines.append(f"| {r['job']} | {r['condition']} | {r['load'][0]:.1f} | {r['seconds']:.1f} | {ratio:.2f}x "
+                     f"| {verdict} |")
+    policy = next((r for r in rows if r["job"] == "eval" and r["condition"] == "busy"), None)
+    defaults = next((r for r in rows if r["job"] == "eval" and r["condition"] == "busy, torch defaults"), None)
+    if policy and defaults:
+        lines += ["", f"Next to the busy processes the policy's eval took {policy['seconds']:.1f} s and torch's defaults "
+                  f"{defaults['seconds']:.1f} s: {defaults['seconds'] / policy['seconds']:.2f}x faster with the policy. "
+                  "Short jobs (the eval: tens of seconds, much of it start-up) vary most from run to run at this load."]
+    return lines
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="30-step demo, 50-problem eval")
     ap.add_argument("--busy", type=int, default=2, help="competing busy processes")
     ap.add_argument("--no-doc", action="store_true", help="print the results, leave docs/benchmarks.md alone")
+    ap.add_argument("--from-log", default=None, help="re-render the section from the JSON rows a run printed")
     a = ap.parse_args()
+    if a.from_log:
+        text = Path(a.from_log).read_text().splitlines()
+        rows = [json.loads(line) for line in text if line.startswith("{")]
+        head = next(line for line in text if line.startswith("Written by"))
+        minutes = float(head.split("(")[1].split(" min")[0])
+        lines = render(rows, quick="--quick" in head, busy=rows[-1]["busy"], cpus=int(head.split(" CPUs")[0].split()[-1]),
+                       minutes=minutes)
+        DOC.write_text(replace_section(DOC.read_text(), "\n".join(lines)))
+        return 0
     base_env = {k: v for k, v in os.environ.items()
                 if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY", "UEC_VLM_THREADS_AUTO")}
     base_env.update(PYTHONPATH=f"{ROOT}{os.pathsep}{base_env.get('PYTHONPATH', '')}", HF_HUB_OFFLINE="1")
@@ -116,27 +158,7 @@ def main() -> int:
             rows.append({"job": job, "condition": condition, "busy": n_busy, "seconds": seconds, "load": load})
             print(json.dumps(rows[-1]), flush=True)
     minutes = (time.perf_counter() - t_start) / 60
-    alone = {r["job"]: r["seconds"] for r in rows if r["condition"] == "alone"}
-    lines = [
-        "## Busy machine", "",
-        f"Written by `python bench/busy_machine.py{' --quick' if a.quick else ''}` ({minutes:.1f} min, "
-        f"{datetime.date.today().isoformat()}); do not edit by hand. {cpus} CPUs. Jobs: "
-        + ("the demo with 30 RL steps and a 50-problem held-out eval, and a 50-problem eval of its warm-started "
-           "model (4 samples each)" if a.quick else
-           "the full demo, and a 200-problem eval of its warm-started model (4 samples each)")
-        + f". Busy = {a.busy} extra processes spinning on a core each. Thread policy: `uec_vlm/threads.py` "
-        "(cores / processes, passive OpenMP waiting); \"torch defaults\" = one spinning OpenMP thread per core "
-        "(OMP_WAIT_POLICY=ACTIVE), what the policy replaces.", "",
-        "**The load average column is how busy the machine already was** (1-minute value before the run). This "
-        "machine is shared with other jobs, so \"alone\" means \"no processes added by this script\", not idle, "
-        "and repeated runs vary with the background load.", "",
-        f"| job | condition | load before | seconds | slowdown vs alone | target <= {TARGET:g}x |", "|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        ratio = r["seconds"] / alone[r["job"]]
-        verdict = "" if r["condition"] == "alone" else ("met" if ratio <= TARGET else "**missed**")
-        lines.append(f"| {r['job']} | {r['condition']} | {r['load'][0]:.1f} | {r['seconds']:.1f} | {ratio:.2f}x "
-                     f"| {verdict} |")
+    lines = render(rows, quick=a.quick, busy=a.busy, cpus=cpus, minutes=minutes)
     section = "\n".join(lines)
     print(section)
     if not a.no_doc:
