@@ -167,7 +167,7 @@ def plan_figures(rows: Sequence[dict[str, Any]]) -> tuple[list[Figure], list[str
 
     if "sft/loss" in keys:
         figures.append(Figure("sft_loss", "Supervised warm start", "cross-entropy per target token",
-                              [_curve(rows, "sft/loss", "loss", smooth=True)], ylim=(0.0, None)))
+                              [_curve(rows, "sft/loss", "loss")], ylim=(0.0, None)))  # smooth already
     return figures, notes
 
 
