@@ -45,6 +45,7 @@ def not_in_ci(reason: str) -> Check:
 
 
 TINY_DEMO = ("uec-vlm demo --out demo_run sft.steps=2 trainer.steps=2 trainer.val_every=0 uec.n0=8 "
+             "data.train=synthgeo:train?n=32&seed=0&difficulty=0 "
              "data.val=synthgeo:validation?n=3&seed=0&difficulty=0 eval.suite=[synthgeo:test?n=3&seed=0&difficulty=0]")
 
 COMMANDS: dict[str, Check] = {
@@ -115,7 +116,7 @@ COMMANDS: dict[str, Check] = {
     "uec-vlm study synthgeo common.trainer.steps=40": study_list(),
     # --- docs/training.md
     "uec-vlm sft demo model.path=runs/demo/tiny_model trainer.output_dir=runs/my_sft sft.steps=40": run(
-        "uec-vlm sft demo model.path=OUT trainer.output_dir=runs/my_sft sft.steps=2"),
+        "uec-vlm sft demo model.path=OUT trainer.output_dir=runs/my_sft sft.steps=2 data.train=synthgeo:train?n=16"),
     "torchrun --nproc_per_node=8 -m uec_vlm.cli train grpo configs/models/qwen2_5_vl_7b.yaml "
     "configs/data/geometry3k.yaml trainer.output_dir=runs/geo3k_grpo_7b trainer.steps=120": config(),
     "torchrun --nproc_per_node=8 -m uec_vlm.cli train uec configs/models/qwen2_5_vl_7b.yaml "
