@@ -100,7 +100,8 @@ def _from_row(row: dict) -> Example:
     )
 
 
-@register_adapter("canonical", needs="a parquet file written by `uec-vlm data export`")
+@register_adapter("canonical", role="any", kinds=("choice", "integer", "float", "expression", "list", "text"),
+                  needs="a parquet file written by `uec-vlm data export`")
 def load(split: str, root: str | None, options: dict) -> Iterable[Example | RecordError]:
     """A canonical export; `?split=NAME` keeps only records of that split."""
     if root is None:

@@ -24,14 +24,21 @@ MAX_QUESTION_CHARS = 1_000_000
 """A question longer than this is a bad record (no prompt budget holds it; tokenizing it costs minutes)."""
 BUILTIN_MODULES = ("data_zoo.synthgeo", "data_zoo.adapters.geometry3k", "data_zoo.adapters.mathvista",
                    "data_zoo.adapters.mathverse", "data_zoo.adapters.mathvision", "data_zoo.adapters.wemath",
-                   "data_zoo.adapters.r1v", "data_zoo.adapters.generic", "data_zoo.canonical")
+                   "data_zoo.adapters.r1v", "data_zoo.adapters.r1v_train", "data_zoo.adapters.geo170k",
+                   "data_zoo.adapters.mmk12", "data_zoo.adapters.virl39k", "data_zoo.adapters.thinklite",
+                   "data_zoo.adapters.dynamath", "data_zoo.adapters.logicvista", "data_zoo.adapters.generic",
+                   "data_zoo.canonical")
 
 LoadFn = Callable[[str, "str | None", dict], Iterable["Example | RecordError"]]
 
 
 @dataclass(frozen=True)
 class Adapter:
-    """A registered adapter. `needs` says in words what it reads (shown by `uec-vlm data list`)."""
+    """A registered adapter. `needs` says in words what it reads (shown by `uec-vlm data list`).
+
+    The catalogue fields (`about`, `role`, `licence`, `kinds`, `subsets`) feed the adapter table in
+    docs/data_zoo.md (`uec-vlm data list --markdown`); they describe, they never change loading.
+    """
 
     name: str
     load: LoadFn
@@ -39,6 +46,11 @@ class Adapter:
     default_split: str | None = None
     hub_id: str | None = None
     needs: str = ""
+    about: str = ""
+    role: str = ""
+    licence: str = ""
+    kinds: tuple[str, ...] = ()
+    subsets: tuple[str, ...] = ()
 
 
 _ADAPTERS: dict[str, Adapter] = {}
@@ -46,16 +58,25 @@ _discovered = False
 
 
 def register_adapter(name: str, *, splits: Sequence[str] = (), default_split: str | None = None,
-                     hub_id: str | None = None, needs: str = "") -> Callable[[LoadFn], LoadFn]:
+                     hub_id: str | None = None, needs: str = "", role: str = "", licence: str = "",
+                     kinds: Sequence[str] = (), subsets: Sequence[str] = ()) -> Callable[[LoadFn], LoadFn]:
     """Decorator registering `load(split, root, options)` as adapter `name` (re-registering replaces it).
 
     `splits` (if given) are the only accepted splits; `hub_id` makes `name:split` without `@DIR` (and the
-    hub id itself) load from the hub; `needs` is the one-line description of the files it reads.
+    hub id itself) load from the hub; `needs` is the one-line description of the files it reads. For the
+    catalogue: `role` (`train`, `eval`, `train/eval`), `licence` as the upstream states it, answer `kinds`
+    produced, and the metadata keys usable as `subsets` for per-subset reports. The docstring's first
+    line says what the dataset is.
     """
+    unknown = [k for k in kinds if k not in ANSWER_KINDS]
+    if unknown:
+        raise DataError(f"adapter {name!r}: unknown answer kinds {unknown}; known: {list(ANSWER_KINDS)}")
+
     def deco(fn: LoadFn) -> LoadFn:
         doc_lines = (fn.__doc__ or "").strip().splitlines()
+        first = doc_lines[0] if doc_lines else ""
         _ADAPTERS[name] = Adapter(name, fn, tuple(splits), default_split or (splits[0] if splits else None),
-                                  hub_id, needs or (doc_lines[0] if doc_lines else ""))
+                                  hub_id, needs or first, first, role, licence, tuple(kinds), tuple(subsets))
         return fn
     return deco
 

@@ -108,10 +108,15 @@ def download_hint(hub_id: str, local_spec: str) -> str:
             f"and then use the spec `{local_spec}`")
 
 
+def hub_offline() -> bool:
+    """True when HF_HUB_OFFLINE or HF_DATASETS_OFFLINE asks for no network."""
+    return any(os.environ.get(k, "").strip().lower() in ("1", "true", "yes", "on")
+               for k in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
+
+
 def hub_rows(hub_id: str, split: str, local_spec: str, config: str | None = None) -> Iterator[dict[str, Any]]:
     """Rows of a hub dataset split; offline (HF_HUB_OFFLINE=1 or no connection) a DataError says what to do."""
-    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on") or \
-            os.environ.get("HF_DATASETS_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+    if hub_offline():
         raise DataError(f"cannot load {hub_id} from the Hugging Face Hub: offline mode is set "
                         f"(HF_HUB_OFFLINE); {download_hint(hub_id, local_spec)}")
     import datasets

@@ -101,7 +101,8 @@ def _int_option(options: dict, key: str, default: int) -> int:
         raise DataError(f"synthgeo option {key}={options.get(key)!r} is not an integer") from e
 
 
-@register_adapter("synthgeo", splits=tuple(SPLIT_BUCKETS), default_split="train",
+@register_adapter("synthgeo", splits=tuple(SPLIT_BUCKETS), default_split="train", role="train/eval",
+                  licence="this project", kinds=("choice", "integer", "expression"), subsets=("difficulty", "template"),
                   needs="nothing (generated); options n, seed, difficulty (0-3 or e.g. 0,1), size, "
                         "templates (e.g. largest,sides)")
 def load(split: str, root: str | None, options: dict) -> Iterable[Example]:

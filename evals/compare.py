@@ -31,7 +31,8 @@ def _counts(records: Sequence[dict]) -> dict[str, tuple[int, int]]:
 def compare_runs(
     run_a: str | os.PathLike, run_b: str | os.PathLike, *, ks: Sequence[int] = (1,), n_boot: int = 10_000, seed: int = 0
 ) -> dict:
-    """{benchmark: {...}} with per-k paired results; ks larger than a benchmark's samples are skipped, noted."""
+    """{benchmark: {...}} with per-k paired results; ks larger than a benchmark's samples are skipped, noted.
+    `_benchmarks`: [names in A, names in B]; `eval compare` fails when no problem pairs."""
     a_all = read_samples(os.path.join(run_a, SAMPLES_FILE))
     b_all = read_samples(os.path.join(run_b, SAMPLES_FILE))
     out = {}
@@ -65,6 +66,7 @@ def compare_runs(
     only = sorted(set(a_all) ^ set(b_all))
     if only:
         out["_benchmarks_in_one_run_only"] = only
+    out["_benchmarks"] = [sorted(a_all), sorted(b_all)]
     return out
 
 

@@ -85,6 +85,7 @@ def benchmark_summary(
     n_boot: int = 1000,
     seed: int = 0,
     scoring: str | None = None,
+    mode: str = "official",
 ) -> dict:
     """Metrics of one benchmark. examples: its problems; records: [samples] dicts (see module docstring)."""
     problems, recs = _group(name, examples, records)
@@ -104,7 +105,7 @@ def benchmark_summary(
     source = problems[0].source
     summary = {
         "source": source,
-        "scoring": scoring or rules.label(source),
+        "scoring": scoring or rules.label(source, mode),
         "n_problems": len(problems),
         "n_problems_total": len(examples),
         "n_problems_missing": len(examples) - len(problems),
@@ -266,7 +267,7 @@ def write_report(
         "extra_info": dict(extra_info or {}),
         "benchmarks": {
             name: benchmark_summary(
-                name, exs, recs, ks, n_boot=n_boot, seed=seed, scoring=(scoring_labels or {}).get(name)
+                name, exs, recs, ks, n_boot=n_boot, seed=seed, scoring=(scoring_labels or {}).get(name), mode=mode
             )
             for name, (exs, recs) in benchmarks.items()
         },

@@ -75,11 +75,16 @@ def score_responses(
     ks: Sequence[int] = (1,),
     extra_info: dict | None = None,
     judge=None,
+    extracted: bool = False,
+    timeout_s: float = 5.0,
 ) -> dict:
     """Grade every response line against `examples` and write samples + report into `out_dir`.
 
     judge: an optional `mathverse_judge.JudgeClient`; when given, MathVerse items are scored by the
     official two-step LLM pipeline instead of the non-official rules (other sources are unaffected).
+    extracted: each `response` is an already-extracted answer (an official pipeline's extraction step):
+    only normalisation and comparison apply (with a judge: only its scoring step).
+    Every rule runs in the grading workers, at most `timeout_s` per item.
     """
     rules.check_mode(mode)
     by_id = {ex.id: ex for ex in examples}
@@ -90,14 +95,17 @@ def score_responses(
         from evals.benchmarks.mathverse_judge import LABEL
 
         grades = [
-            judge.judge(ex, x["response"]) if ex.source == "mathverse" else None for ex, x in zip(items, lines)
+            judge.judge(ex, x["response"], extracted=extracted) if ex.source == "mathverse" else None
+            for ex, x in zip(items, lines)
         ]
         rest = [i for i, g in enumerate(grades) if g is None]
-        for i, g in zip(rest, rules.score_many([items[i] for i in rest], [lines[i]["response"] for i in rest], mode)):
+        scored = rules.score_many([items[i] for i in rest], [lines[i]["response"] for i in rest], mode,
+                                  timeout_s, extracted=extracted)
+        for i, g in zip(rest, scored):
             grades[i] = g
         labels = {name: LABEL.format(model=judge.model)}
     else:
-        grades = rules.score_many(items, [x["response"] for x in lines], mode)
+        grades = rules.score_many(items, [x["response"] for x in lines], mode, timeout_s, extracted=extracted)
     records = [
         {
             "id": x["id"],

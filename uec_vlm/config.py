@@ -34,12 +34,15 @@ class ModelConfig:
 
 @dataclass
 class DataConfig:
-    train: str = f("synthgeo:train?n=2000&seed=0", "Training set spec, e.g. `geometry3k:train@/data/geo3k`, `hiyouga/geometry3k@train`, `synthgeo:train?n=2000`, or a parquet/jsonl path.")
+    train: str | list[str] = f("synthgeo:train?n=2000&seed=0", "Training set spec, e.g. `geometry3k:train@/data/geo3k`, `hiyouga/geometry3k@train`, `synthgeo:train?n=2000`, or a parquet/jsonl path; a list of specs is a mixture (see data.train_weights).")
+    train_weights: list[float] = f([], "Sampling weights of a data.train list, e.g. [1, 2]; empty = proportional to dataset size. Draws are seeded by trainer.seed, sharded over ranks and resumed exactly.")
+    overlap_check: list[str] = f([], "Evaluation specs to compare with the training data at train start (image hash + question text; `data.val` and `eval.suite` stand for those settings); a warning names each one overlapped beyond data.overlap_threshold.")
+    overlap_threshold: float = f(0.0, "Warn when more than this fraction of an overlap_check set matches a training item.")
     val: str = f("auto", "Validation set spec; 'auto' = the validation split of data.train's adapter when it has one (else off, said at start); '' disables validation.")
     on_error: Literal["fail", "skip"] = f("fail", "Bad record policy: `fail` stops naming the record; `skip` drops it, counts it and reports the count.")
     adapter_modules: list[str] = f([], "Python modules to import so that their dataset adapters register (your own adapters).")
     shuffle: bool = f(True, "Shuffle the training set each epoch (seeded by trainer.seed).")
-    max_train_examples: int = f(0, "Use only the first N training examples (0 = all).")
+    max_train_examples: int = f(0, "Use only the first N training examples (0 = all; per spec of a mixture).")
     allow_outside_root: bool = f(False, "Accept image paths (absolute or with `../`) that leave the dataset's folder. Off: such records are bad records naming the path.")
 
 
@@ -132,7 +135,8 @@ class AlgoConfig:
 class ReplayConfig:
     enabled: bool = f(True, "Experience-replay stabilizer.")
     size_factor: float = f(2.0, "Replay capacity = size_factor * n0 samples (newest kept).")
-    freq: int = f(5, "Replay every `freq` updates.")
+    freq: int = f(5, "Replay every `freq` rollout steps (released code), whether or not that step updated; see `trigger`.")
+    trigger: Literal["steps", "updates"] = f("steps", "`steps`: replay on steps divisible by `freq` (released); `updates`: after every `freq`-th update instead.")
     rule: Literal["abs", "pos"] = f("abs", "Which trained samples enter: |A| > threshold (`abs`, released code) or A > threshold (`pos`, paper).")
     threshold: float = f(1.0, "Advantage threshold for the replay rule.")
 
@@ -161,9 +165,10 @@ class OptimConfig:
     lr: float = f(1e-6, "AdamW learning rate.")
     weight_decay: float = f(0.01, "AdamW weight decay.")
     betas: list[float] = f([0.9, 0.999], "AdamW betas.")
+    eps: float = f(1e-8, "AdamW epsilon (larger values damp steps of parameters whose gradients are near zero).")
     grad_clip: float = f(1.0, "Gradient-norm clip.")
-    warmup_steps: int = f(0, "Linear warm-up updates.")
-    schedule: Literal["constant", "cosine"] = f("constant", "LR schedule after warm-up.")
+    warmup_steps: int = f(0, "Linear warm-up over the first N optimizer steps.")
+    schedule: Literal["constant", "cosine", "linear"] = f("constant", "LR decay over training progress (reaches its end value, 0 for cosine/linear, after the last optimizer step of the last rollout step; docs/training.md).")
 
 
 @dataclass
@@ -177,9 +182,9 @@ class SFTConfig:
 @dataclass
 class TrainerConfig:
     steps: int = f(100, "Rollout steps (each samples prompts_per_step prompts).")
-    prompts_per_step: int = f(8, "Prompts sampled per step.")
+    prompts_per_step: int = f(8, "Prompts sampled per step and per rank (the global batch is this x the number of ranks).")
     ppo_epochs: int = f(1, "Passes over each update batch.")
-    mini_batch_size: int = f(0, "Samples per optimizer step (0 = the whole update batch).")
+    mini_batch_size: int = f(0, "Samples per optimizer step and per rank (global: this x ranks; 0 = the whole update batch).")
     micro_batch_size: int = f(8, "Samples per forward/backward (gradient accumulation, normalised by token count).")
     seed: int = f(0, "Seed for data order, sampling and initialisation.")
     output_dir: str = f("runs/default", "Run folder: config, metrics.jsonl, summary, checkpoints, plots.")
@@ -191,6 +196,7 @@ class TrainerConfig:
     val_n: int = f(1, "Samples per validation problem.")
     val_temperature: float = f(0.5, "Validation temperature (UEC-RL: 0.5); 0 = greedy.")
     max_bad_steps: int = f(3, "Stop after this many skipped steps with NaN/inf loss or gradients.")
+    dist_timeout_s: float = f(1800.0, "torchrun: time-out of every collective (s); must exceed the longest rank-local phase (a step's generation).")
     console: bool = f(True, "One console line per step (ETA, reward, accuracy, entropy, length, validation), and a warning for steps without an optimizer update.")
     tensorboard: bool = f(True, "TensorBoard event files under output_dir/events.")
     wandb: bool = f(False, "Log to Weights & Biases (needs the logging extra).")
@@ -206,7 +212,9 @@ class EvalConfig:
     temperature: float = f(0.6, "Sampling temperature.")
     top_p: float = f(0.95, "Nucleus threshold.")
     max_new_tokens: int = f(512, "Response length limit.")
-    mode: Literal["official", "strict"] = f("official", "Benchmark scoring mode (MathVista nearest-choice fallback in official).")
+    mode: Literal["official", "strict", "boxed"] = f(
+        "official", "Benchmark scoring mode: official (published rules; MathVista nearest-choice fallback), strict "
+        "(MathVista: an answer naming no option is wrong), boxed (We-Math also reads boxed letters; not official).")
     output_dir: str = f("runs/eval", "Eval run folder (resumable).")
     batch_prompts: int = f(8, "Reserved: the harness generates one prompt at a time, each with its own seed, so results never depend on batching or sharding.")
     bootstrap: int = f(1000, "Bootstrap resamples for confidence intervals.")

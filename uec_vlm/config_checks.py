@@ -59,7 +59,7 @@ RULES: dict[str, Rule] = {
     "optim.lr": _gt(0), "optim.weight_decay": _ge(0), "optim.grad_clip": _gt(0), "optim.warmup_steps": _ge(0),
     "sft.steps": _ge(0), "sft.lr": _gt(0), "sft.batch_size": _ge(1),
     "trainer.steps": _ge(1), "trainer.ppo_epochs": _ge(1), "trainer.mini_batch_size": _ge(0),
-    "trainer.seed": _ge(0),
+    "trainer.seed": _ge(0), "data.overlap_threshold": _in(0, 1),
     "trainer.save_every": _ge(0), "trainer.keep_last": _ge(1), "trainer.val_every": _ge(0),
     "trainer.val_n": _ge(1), "trainer.val_temperature": _ge(0), "trainer.max_bad_steps": _ge(0),
     "eval.n": _ge(1), "eval.temperature": _ge(0), "eval.top_p": _in(0, 1, lo_open=True),
@@ -124,6 +124,12 @@ def _cross_problems(cfg) -> list[str]:
     if o.warmup_steps >= t.steps and o.warmup_steps:
         out.append(f"optim.warmup_steps ({o.warmup_steps}) >= trainer.steps ({t.steps}): the LR never reaches "
                    "optim.lr; lower warmup_steps")
+    from uec_vlm.trainer.mixture import train_specs
+
+    try:  # a mixture's specs and weights (the trainer uses the same parser)
+        train_specs(cfg.data.train, cfg.data.train_weights)
+    except ValueError as e:
+        out.append(str(e))
     return out
 
 

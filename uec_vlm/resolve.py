@@ -78,7 +78,7 @@ AUTO_VAL_SPLITS = ("validation", "val", "dev")
 AUTO_VAL_MAX_N = 100  # synthgeo generates as many as asked: validate on at most this many
 
 
-def resolve_val_spec(val: str, train: str, adapter_modules=()) -> tuple[str, str]:
+def resolve_val_spec(val: str, train: str | list[str], adapter_modules=()) -> tuple[str, str]:
     """(validation spec or "", a sentence saying what validates and why) for `data.val` = SPEC, "" or "auto".
 
     auto: the held-out split of the training data's own adapter (validation, val or dev; never test), with
@@ -86,6 +86,8 @@ def resolve_val_spec(val: str, train: str, adapter_modules=()) -> tuple[str, str
     """
     if val != "auto":
         return val, f"{val} (data.val)" if val else "off (data.val is empty)"
+    if isinstance(train, list):
+        return "", "off: data.val=auto and data.train is a mixture; set data.val=SPEC to validate during training"
     from urllib.parse import urlencode
 
     from data_zoo.example import DataError
@@ -138,12 +140,14 @@ def resolve_names(cfg: Config, *, datasets: tuple[str, ...] = ("data.train", "da
         except DataError as e:
             problems.append(f"data.adapter_modules: {e}")
             mods = []
+    train = cfg.data.train if isinstance(cfg.data.train, list) else [cfg.data.train]  # a list is a mixture
     val = resolve_val_spec(cfg.data.val, cfg.data.train, mods)[0] if cfg.data.val == "auto" else cfg.data.val
-    specs = {"data.train": [cfg.data.train], "data.val": [val] if val else [],
+    specs = {"data.train": train, "data.val": [val] if val else [],
              "eval.suite": list(cfg.eval.suite)}
     for key in datasets:
         for i, spec in enumerate(specs[key]):
-            problems.append(_check_spec(key if key != "eval.suite" else f"eval.suite[{i}]", spec, mods))
+            listed = key == "eval.suite" or (key == "data.train" and isinstance(cfg.data.train, list))
+            problems.append(_check_spec(f"{key}[{i}]" if listed else key, spec, mods))
     problems.append(_registry_problem("algo.advantage", ADVANTAGES, cfg.algo.advantage))
     problems.append(_registry_problem("algo.entropy_control", ENTROPY_CONTROLS, cfg.algo.entropy_control))
     if hasattr(cfg.algo, "policy_loss"):

@@ -125,7 +125,8 @@ def _choices(value, where: str) -> list[str] | None:
     return texts
 
 
-@register_adapter("generic", needs="a parquet/jsonl/json file, image folder (metadata.jsonl), save_to_disk "
+@register_adapter("generic", role="any", kinds=("choice", "integer", "float", "expression", "list", "text"),
+                  needs="a parquet/jsonl/json file, image folder (metadata.jsonl), save_to_disk "
                   "folder or hub id; options map columns: question, answer, images, choices, id, image_root")
 def load(split: str, root: str | None, options: dict):
     """Your own data with a column mapping (question, answer, images, choices, id)."""

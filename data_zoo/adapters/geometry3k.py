@@ -69,6 +69,7 @@ def _raw_folders(root: Path, split: str) -> list[Path]:
 
 
 @register_adapter("geometry3k", splits=tuple(RAW_SPLIT_DIRS), default_split="test", hub_id=HUB_ID,
+                  role="train/eval", licence="MIT (Inter-GPS)", kinds=("integer", "float", "expression"),
                   needs="hub parquet (images, problem, answer) or Inter-GPS {train,val,test}/<id>/data.json + img_diagram.png")
 def load(split: str, root: str | None, options: dict):
     """Geometry3K (2101/300/601 geometry problems, free-form value answers)."""

@@ -43,7 +43,8 @@ def convert(row: dict, split: str, bases: list, source_file: str) -> Example:
     )
 
 
-@register_adapter("mathvision", splits=("test", "testmini"), hub_id=HUB_ID,
+@register_adapter("mathvision", splits=("test", "testmini"), hub_id=HUB_ID, role="eval", licence="MIT",
+                  kinds=("choice", "integer", "float", "expression", "text"), subsets=("level", "subject"),
                   needs="hub parquet, or GitHub data/{split}.jsonl + images/")
 def load(split: str, root: str | None, options: dict):
     """MathVision (MATH-V): competition problems, 5 levels x 16 subjects; MC letters A-E or free-form."""

@@ -58,7 +58,9 @@ def convert(row: dict, split: str, bases: list, json_file: str) -> Example:
     )
 
 
-@register_adapter("mathvista", splits=("testmini", "test"), hub_id=HUB_ID,
+@register_adapter("mathvista", splits=("testmini", "test"), hub_id=HUB_ID, role="eval", licence="CC BY-SA 4.0",
+                  kinds=("choice", "integer", "float", "list"),
+                  subsets=("question_type", "answer_type", "task", "context", "grade", "skills", "source", "category"),
                   needs="hub parquet, or GitHub data/{split}.json + images/ (images come from the hub copy)")
 def load(split: str, root: str | None, options: dict):
     """MathVista: 1000 testmini / 5141 test problems; MC answers are option texts."""

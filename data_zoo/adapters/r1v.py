@@ -45,13 +45,15 @@ def _records(name: str, split: str, root: str | None):
     return guarded(rows, convert, lambda item, i: str(i))
 
 
-@register_adapter("geoqa", splits=("test",), needs="R1-V geoqa_test_prompts.jsonl + Geo170K images")
+@register_adapter("geoqa", splits=("test",), role="eval", licence="Apache-2.0 (R1-V)",
+                  kinds=("integer", "float", "expression", "text"), needs="R1-V geoqa_test_prompts.jsonl + Geo170K images")
 def load_geoqa(split: str, root: str | None, options: dict):
     """GeoQA test (754) in the R1-V layout; answers like "140°" (graded with math-verify)."""
     return _records("geoqa", split, root)
 
 
-@register_adapter("superclevr", splits=("test",), needs="R1-V superclevr_test200_counting_problems.jsonl + images")
+@register_adapter("superclevr", splits=("test",), role="eval", licence="Apache-2.0 (R1-V)", kinds=("integer",),
+                  needs="R1-V superclevr_test200_counting_problems.jsonl + images")
 def load_superclevr(split: str, root: str | None, options: dict):
     """SuperCLEVR counting (200) in the R1-V layout; integer answers."""
     return _records("superclevr", split, root)

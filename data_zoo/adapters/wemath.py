@@ -52,7 +52,8 @@ def convert(row: dict, split: str, bases: list, source_file: str) -> Example:
     )
 
 
-@register_adapter("wemath", splits=("testmini",), hub_id=HUB_ID,
+@register_adapter("wemath", splits=("testmini",), hub_id=HUB_ID, role="eval", licence="CC BY-NC 4.0",
+                  kinds=("choice",), subsets=("knowledge concept", "key"),
                   needs="hub parquet, or GitHub data/testmini.json + 2steps/ 3steps/ image folders")
 def load(split: str, root: str | None, options: dict):
     """We-Math: multi-step problems grouped by ID with step keys, for the 4-D (IK/IG/CM/RM) metrics."""

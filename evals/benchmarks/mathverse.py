@@ -15,12 +15,28 @@ LABEL = "NON-OFFICIAL rule-based score (official: two-step LLM extract + judge)"
 SUBSET_KEYS = ("problem_version", "subject", "subfield")
 
 
-def score(example, response: str, mode: str = "official"):
+def rule_gold(answer: str) -> str:
+    """The value of a unit-bearing free-form gold for the rule-based score: "Area $=113.1 \\mathrm{~cm}^{2}$"
+    -> "113.1 \\mathrm{~cm}^{2}" (the shared graders then drop the unit); other golds unchanged."""
+    text = answer.replace("$", "").strip()
+    if "\n" in text or "=" not in text:
+        return answer
+    return text.rsplit("=", 1)[1].strip() or answer
+
+
+def score(example, response: str, mode: str = "official", *, extracted: bool = False):
     from dataclasses import replace
 
     from uec_vlm.rewards import grade
 
-    g = grade(response, example)
+    if "\n" in example.answer.strip():
+        # A multi-line gold ("C\nD": both options; "-4.9\n-4.9": two values) is every line, in order.
+        lines = [line.strip() for line in example.answer.strip().split("\n") if line.strip()]
+        example = replace(example, answer=", ".join(lines), answer_kind="list", choices=None, gold_letter=None)
+        response = response.replace(" and ", ", ")
+    elif example.answer_kind != "choice":
+        example = replace(example, answer=rule_gold(example.answer))
+    g = grade(response, example, paths=("whole",) if extracted else None)
     return replace(g, path=f"mathverse:rule(non-official):{g.path}")
 
 

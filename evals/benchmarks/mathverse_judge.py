@@ -6,6 +6,15 @@ Step 2 (`score_answer_s2.py`): the scoring prompt filled with the question, the 
 extraction; the reply, with "Judgement:" removed, must be "0" or "1" (upstream retries until it is; here
 `retries` times, then an error naming the record). Upstream uses gpt-3.5-turbo / GPT-4 at temperature 0,
 max_tokens 256. Only the Python standard library is used (urllib); nothing is sent unless configured.
+
+Prompts: upstream `evaluation/prompts.py` at ZrrSkywalker/MathVerse commit ac31a9c8b92e (the current one:
+its scoring demo has five examples, two of them the circle/BC choice question), verbatim, filled with
+`str.format` as upstream. The question is the dataset's `question_for_eval` (hub) or, without it, the
+question text without the project's `<image>` placeholders (upstream's `question` field); the standard
+answer is upstream's `answer` field verbatim (a choice's letter; multi-line answers keep every line).
+
+HTTP: a redirect is never followed (the request fails with an error naming the new location), so the
+bearer key is never sent to another origin and a POST never turns into a GET.
 """
 
 from __future__ import annotations
@@ -14,6 +23,8 @@ import json
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+
+from data_zoo.example import IMAGE_PLACEHOLDER
 
 EXTRACT_DEMO = """
 I am providing you a response from a model to a math problem, termed 'Model Response'. You should extract the answer from the response as 'Extracted Answer'. Directly output the extracted answer with no explanation.
@@ -55,16 +66,20 @@ If they are consistent, Judement is 1; if they are different, Judement is 0.
 [Model_answer] : Extracted Answer: \\((-2, 1)\\)
 Judgement: 0
 
+[Question]: As shown in the figure, circle O has a radius 1.0, if angle BAC = 60.0, then the length of BC is ()\nChoices:\nA:2\nB:2\u221a{{3}}\nC:\u221a{{3}}\nD:2\u221a{{2}}
+[Standard Answer]: C
+[Model_answer] : B:2\u221a{{3}}
+Judgement: 0
+
 [Question]: Find the domain and range of the function f using interval notation.
 [Standard Answer]: domain: [-4, 0) and range: (-3, 1]
 [Model_answer] : Range: \\((-4, 1]\\)
 Judgement: 0
 
-
-[Question]: Two curves are symmetrical about the x-axis. Use the vertical line test to determine if this relation is a function.\nChoices:\nA:This is a function\nB:This is not a function
-[Standard Answer]: B
-[Model_answer] : This is not a function
-Judgement: 1
+[Question]: As shown in the figure, circle O has a radius 1.0, if angle BAC = 60.0, then the length of BC is ()\nChoices:\nA:2\nB:2\u221a{{3}}\nC:\u221a{{3}}\nD:2\u221a{{2}}
+[Standard Answer]: C
+[Model_answer] : null
+Judgement: 0
 
 [Question]: Given the graph of the ellipse that intersects with x-axis at 9 and -9 and with y-axis at 3 and -3, determine its equation.A. \\frac{{x^2}}{{81}} + \\frac{{y^2}}{{9}} = 1 B. Can not determine.\n
 [Standard Answer]: A
@@ -83,6 +98,20 @@ class JudgeError(RuntimeError):
     """The endpoint failed or kept answering outside the expected format."""
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Refuse every redirect: urllib would re-send the headers (the bearer key) to the new location, which
+    may be another origin, and turn a 301/302/303 POST into a GET."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        raise urllib.error.HTTPError(
+            req.full_url, code, f"redirect to {newurl!r} not followed; use the final URL as --judge-url",
+            headers, fp,
+        )
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 def extract_prompt(response: str) -> str:
     return f"{EXTRACT_DEMO.strip()}\n\nModel response: '{response}'\nExtracted Answer: "
 
@@ -90,6 +119,18 @@ def extract_prompt(response: str) -> str:
 def score_prompt(question: str, gold: str, extraction: str) -> str:
     # str.format, as upstream: the doubled braces of the demo become single ones.
     return SCORE_DEMO.strip().format(question=question, gt=gold, extraction=extraction)
+
+
+def question_for_eval(example) -> str:
+    """Upstream's question for the judge: the hub's `question_for_eval`, else the question text as
+    published (the project's `<image>` placeholders removed)."""
+    q = example.metadata.get("question_for_eval")
+    return str(q) if q else example.question.replace(IMAGE_PLACEHOLDER, "")
+
+
+def standard_answer(example) -> str:
+    """Upstream's `answer` field: the letter of a choice question, else the answer verbatim (every line)."""
+    return example.gold_letter if example.answer_kind == "choice" and example.gold_letter else example.answer
 
 
 def parse_extraction(reply: str) -> str:
@@ -129,7 +170,7 @@ class JudgeClient:
     def chat(self, prompt: str) -> str:
         req = self.request(prompt)
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
+            with _OPENER.open(req, timeout=self.timeout_s) as resp:
                 payload = json.loads(resp.read().decode("utf-8"))
         except (urllib.error.URLError, TimeoutError, json.JSONDecodeError) as e:
             raise JudgeError(f"judge endpoint {req.full_url} failed: {e}") from e
@@ -139,15 +180,13 @@ class JudgeClient:
             raise JudgeError(f"judge endpoint {req.full_url}: unexpected reply {str(payload)[:200]}") from e
         return (content or "").strip()
 
-    def judge(self, example, response: str):
-        """Official two-step score of one response -> uec_vlm.rewards.Grade."""
+    def judge(self, example, response: str, *, extracted: bool = False):
+        """Official two-step score of one response -> uec_vlm.rewards.Grade. extracted: `response` is
+        already step 1's extraction; only the scoring step runs."""
         from uec_vlm.rewards import Grade
 
-        extraction = parse_extraction(self.chat(extract_prompt(response)))
-        question = example.metadata.get("question_for_eval") or example.question
-        # Upstream's standard answer of a choice question is its letter.
-        gold = example.gold_letter if example.answer_kind == "choice" and example.gold_letter else example.answer
-        prompt = score_prompt(question, gold, extraction)
+        extraction = response.strip() if extracted else parse_extraction(self.chat(extract_prompt(response)))
+        prompt = score_prompt(question_for_eval(example), standard_answer(example), extraction)
         for _ in range(self.retries):
             reply = self.chat(prompt)
             verdict = parse_judgement(reply)

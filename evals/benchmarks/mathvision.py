@@ -20,9 +20,13 @@ from evals.benchmarks import metadata_subsets
 
 LABEL = "official rule (MATH-V evaluate.py; sympy evaluation instead of Python eval)"
 SUBSET_KEYS = ("level", "subject")
-_MAX_NUMERIC_LEN = 200
+_MAX_NUMERIC_LEN = 2000
+# Upstream latex2sympy2 raises on these ("I don't understand this"); latex2sympy2_extended would accept them.
+_REFUSED = ("\\circ", "\\boxed", "\\pm", "\\!", "\\$", "{,}", "\\(", " \\%")
+_BARE_PERCENT = re.compile(r"(?<!\\)%")
+_MIXED = re.compile(r"(\d)\s*(\\[dt]?frac)")
+_UNBRACED = re.compile(r"\\(?:[dt]?frac|sqrt)\d")
 _FLAGS = ("the final answer is", "the answer is", "the correct answer is", "the answer should be")
-_BOX_CONTENT = re.compile("oxed{(.*)}", flags=re.S)
 
 
 def _is_number(s: str) -> bool:
@@ -33,24 +37,58 @@ def _is_number(s: str) -> bool:
         return False
 
 
+def _upstream_prefix(s: str) -> str:
+    """The part of `s` upstream's ANTLR parser reads: its start rule has no EOF anchor, so it stops at the
+    first token that cannot continue the expression (an unmatched `)`/`]`/`}`, `&`, a quote, a `.`
+    not followed by a digit) and ignores the rest: "12)" -> "12", "69.c" -> "69", "6.5." -> "6.5"."""
+    depth = 0
+    for i, c in enumerate(s):
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            if depth == 0:
+                return s[:i]
+            depth -= 1
+        elif c in "&'" or (c == "." and not s[i + 1 : i + 2].isdigit()):
+            return s[:i]
+    return s
+
+
+def _refused(s: str) -> bool:
+    """True where upstream's lexer or grammar raises: characters it has no token for (non-ASCII such as
+    "π" or "≈", "%" without a backslash, "?", "@", "#", '"'), and `\\circ`, `\\boxed`, `\\pm`, `\\!`,
+    `\\$`, `{,}`, `\\(`, a spaced " \\%", `\\frac12` / `\\sqrt3` without braces."""
+    if not s.isascii() or any(c in s for c in '?@#"`') or _BARE_PERCENT.search(s):
+        return True
+    return any(token in s for token in _REFUSED) or _UNBRACED.search(s) is not None
+
+
 def _numeric(s: str):
-    """int/float value of a LaTeX string, or raise ValueError (stands in for eval(str(latex2sympy(s))))."""
+    """int/float as upstream's `eval(str(latex2sympy(s)))` under `from math import *`, or raise ValueError.
+
+    latex2sympy2_extended parses; `evals.benchmarks.upstream_eval.value` then evaluates the sympy tree the
+    way Python `eval` evaluates its printed form, names resolved in the `math` module (so `e`, printed
+    `E`, and `Abs`, `cot`, `oo`, symbols are errors, as upstream). Forms upstream's grammar refuses
+    (`\\circ`, `\\boxed`, a `$` inside an unclosed math span) are refused before parsing.
+    """
     if not s or len(s) > _MAX_NUMERIC_LEN:
         raise ValueError("empty or too long for numeric comparison")
+    if _refused(s):
+        raise ValueError("upstream's LaTeX grammar refuses this form")
+    s = _upstream_prefix(s)
+    if not s.strip():
+        raise ValueError("nothing upstream's parser would read")
     from latex2sympy2_extended import latex2sympy
+    from latex2sympy2_extended.latex2sympy2 import ConversionConfig
+
+    from evals.benchmarks.upstream_eval import value
 
     try:
-        expr = latex2sympy(s)
-    except Exception as e:  # the parser raises bare Exception on malformed LaTeX
-        raise ValueError(f"unparsable: {e}") from e
-    if not hasattr(expr, "free_symbols") or expr.free_symbols:
-        raise ValueError("not a closed-form number")
-    if getattr(expr, "is_Integer", False):
-        return int(expr)
-    try:
-        return float(expr.evalf())
-    except (TypeError, ValueError) as e:  # complex, intervals, infinities without a float value
-        raise ValueError(str(e)) from e
+        # Upstream reads "12\\frac{1}{2}" as 12 * 1/2, not as a mixed number.
+        expr = latex2sympy(_MIXED.sub(r"\1\\cdot \2", s), conversion_config=ConversionConfig(interpret_as_mixed_fractions=False))
+    except Exception as e:  # noqa: BLE001 - the parser raises bare Exception (and worse) on malformed LaTeX
+        raise ValueError(f"unparsable: {type(e).__name__}") from e
+    return value(expr)
 
 
 # ----------------------------------------------------------------------------- upstream string helpers
@@ -124,13 +162,19 @@ def strip_string(string: str) -> str:
     return _fix_a_slash_b(string)
 
 
+def _last_box_match(s: str) -> str:
+    """`re.findall('oxed{(.*)}', s, re.S)[-1]` (else `s`) in linear time: the greedy match runs from the
+    first "oxed{" to the last "}", and nothing can match after it, so it is the only match."""
+    start, end = s.find("oxed{"), s.rfind("}")
+    return s[start + 5 : end] if start >= 0 and end >= start + 5 else s
+
+
 def find_math_answer(s: str) -> str:
     """Upstream `find_math_answer`: box content (greedy), value after "=" / "\\approx", LaTeX clean-up."""
     s = s.lower()
     if "{}" in s:
         s = s.replace("{}", "")
-    found = _BOX_CONTENT.findall(s)
-    ans = found[-1] if found else s
+    ans = _last_box_match(s)
     if ans.find("}") != -1 and (ans.find("{") == -1 or ans.find("}") < ans.find("{")):
         ans = ans.split("}")[0]
     ans = ans.split("=")[-1]
@@ -146,7 +190,14 @@ def find_math_answer(s: str) -> str:
 
 def extract(response: str) -> str:
     """The model answer as upstream `evaluate()` derives it from a response."""
+    return extract_with_source(response)[0]
+
+
+def extract_with_source(response: str) -> tuple[str, str]:
+    """(model answer, which upstream rule produced it): "letter", "is_number", "answer_phrase", "boxed", or
+    "whole_response" when none applied and upstream cleans the whole response (not a stated answer)."""
     model_answer = response.strip()
+    source = "whole_response"
     for c in "ABCDE":
         if (
             model_answer.endswith(f" {c}.")
@@ -155,25 +206,27 @@ def extract(response: str) -> str:
             or model_answer.startswith(f"({c})\n")
             or model_answer.startswith(f"({c}) {c}\n")
         ):
-            model_answer = c
+            model_answer, source = c, "letter"
     tail = model_answer.split("is ")[-1].rstrip(".")
     if _is_number(tail):
-        model_answer = tail
+        model_answer, source = tail, "is_number"
     if "oxed{" not in model_answer:
         for flag in _FLAGS:
             for variant in (flag, flag.replace("the", "The")):
                 raw = model_answer
                 model_answer = model_answer.split(variant)[-1].strip()
                 if variant in raw:
-                    model_answer = model_answer.split("\n")[0].split(". ")[0]
-    elif model_answer.count("oxed{") > 1:
-        model_answer = "\\boxed{" + model_answer.split("oxed{")[-1]
+                    model_answer, source = model_answer.split("\n")[0].split(". ")[0], "answer_phrase"
+    else:
+        source = "boxed"
+        if model_answer.count("oxed{") > 1:
+            model_answer = "\\boxed{" + model_answer.split("oxed{")[-1]
     model_answer = find_math_answer(model_answer)
     for letter in "abcde":
         model_answer = model_answer.replace(f"({letter})", letter)
     for letter in "abcde":
         model_answer = model_answer.replace("{" + letter + "}", letter)
-    return model_answer.rstrip(".").lstrip(":").strip()
+    return model_answer.rstrip(".").lstrip(":").strip(), source
 
 
 def _eval_tuple(s: str) -> str:
@@ -186,7 +239,7 @@ def _eval_tuple(s: str) -> str:
         values = [
             sub if "infty" in sub or sub in ("a", "-a") else str(round(_numeric(sub), 2)) for sub in parts
         ]
-    except ValueError:
+    except Exception:  # noqa: BLE001 - upstream: any failure keeps the string as it is
         return s
     return s[0] + ",".join(values) + s[-1]
 
@@ -203,7 +256,7 @@ def is_equal(asw: str, gt_asw: str) -> bool:
         return True
     try:
         return round(_numeric(gt_asw), 2) == round(_numeric(asw), 2)
-    except ValueError:
+    except Exception:  # noqa: BLE001 - upstream's bare except: a failure is "not equal"
         return False
 
 
@@ -217,15 +270,23 @@ def gold(example) -> tuple[str, str]:
     return example.answer, ""
 
 
-def score(example, response: str, mode: str = "official"):
+def score(example, response: str, mode: str = "official", *, extracted: bool = False):
     from uec_vlm.rewards import Grade
 
+    """extracted: `response` is the model answer already (upstream's `model_answer` field), compared as is.
+    `Grade.extracted` is None when upstream's extraction fell back to the whole response: the verdict is
+    the same, but the response stated no answer, so it does not count towards the format rate."""
     answer, value = gold(example)
-    model_answer = extract(response)
+    model_answer, source = (response, "extracted") if extracted else extract_with_source(response)
     correct = is_equal(answer, model_answer) or is_equal(value, model_answer)
     reason = f"model answer {model_answer!r}; gold {answer!r}" + (f" / {value!r}" if value else "")
-    return Grade(correct=correct, extracted=model_answer or None, path="mathvision:official", reason=reason)
+    stated = model_answer if source != "whole_response" else None
+    return Grade(correct=correct, extracted=stated or None, path=f"mathvision:{source}", reason=reason)
 
 
 def subset_keys(example) -> dict[str, str | list[str]]:
-    return metadata_subsets(example, SUBSET_KEYS)
+    """level, subject, and upstream's level x subject cells ("level2_algebra", as its `-level2_algebra`)."""
+    out = metadata_subsets(example, SUBSET_KEYS)
+    if "level" in out and "subject" in out:
+        out["level_subject"] = f"level{out['level']}_{out['subject']}"
+    return out

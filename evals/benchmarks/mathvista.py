@@ -38,7 +38,11 @@ def answer_type(example) -> str:
 
 
 def extract(response: str, example) -> tuple[str, str]:
-    """(extraction, path): upstream `extract_answer` with quick_extract, the LLM replaced by rules."""
+    """(extraction, path): upstream `extract_answer` with quick_extract, the LLM step replaced by rules.
+
+    Rules read what a person would: an option letter or option text wherever the answer is stated, a
+    number with its separators and unit removed, a bracketed list. Nothing found is ("", "unextracted").
+    """
     if response == "":
         return "", "empty"
     if question_type(example) == "multi_choice" and example.choices and response in example.choices:
@@ -57,15 +61,18 @@ def extract(response: str, example) -> tuple[str, str]:
     m = _QUOTED.search(response)
     if m:
         return m.group(1), "answer_is_quoted"
-    from uec_vlm.rewards.extract import extract_answer
+    from evals.benchmarks.readers import read_answer
 
-    ex = extract_answer(response)
-    # An LLM extractor that finds nothing returns "", which upstream still normalises (nearest choice).
-    return (ex.text, ex.path) if ex.text is not None else ("", "none")
+    text, path = read_answer(response, choices=example.choices if question_type(example) == "multi_choice" else None,
+                             answer_type=at)
+    return (text, path) if text else ("", "unextracted")
 
 
 def levenshtein(a: str, b: str) -> int:
-    """Edit distance (insert/delete/substitute, unit costs), as python-Levenshtein's `distance`."""
+    """Edit distance (insert/delete/substitute, unit costs), as python-Levenshtein's `distance`.
+
+    O(len(a) * len(b)) with the shorter string inner; a megabyte extraction against short choices runs in
+    a grading worker under the per-item time limit."""
     if len(a) < len(b):
         a, b = b, a
     prev = list(range(len(b) + 1))
@@ -109,10 +116,18 @@ def normalize(extraction: str, example, mode: str) -> tuple[str | None, str]:
     return str(extraction), at
 
 
-def score(example, response: str, mode: str = "official"):
+def score(example, response: str, mode: str = "official", *, extracted: bool = False):
+    """extracted: `response` is an official (LLM) extraction: normalised and compared as upstream, an empty
+    one included (nearest choice in official mode). Otherwise rules extract first, and a response they
+    find nothing in is "unextracted": wrong in every mode, never a guessed choice."""
     from uec_vlm.rewards import Grade
 
-    extraction, ext_path = extract(response, example)
+    if extracted:
+        extraction, ext_path = response, "extracted"
+    else:
+        extraction, ext_path = extract(response, example)
+        if ext_path == "unextracted" or ext_path == "empty":
+            return Grade(False, None, f"mathvista:{ext_path}", reason=f"no answer found; gold {example.answer!r}")
     prediction, how = normalize(extraction, example, mode)
     correct = prediction is not None and prediction == example.answer
     reason = f"extracted {extraction!r} -> prediction {prediction!r} ({how}); gold {example.answer!r}"

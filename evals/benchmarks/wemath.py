@@ -1,8 +1,9 @@
 """We-Math (testmini): the official letter rule, the 4-D metrics and plain row accuracy, both labelled.
 
-Letter: the first character after the last "Answer" (all of "<>:." removed, spaces stripped) when it is
-one of A-H (upstream `load_and_process_data`). Addition: a last `\\boxed{X}` (or `<answer>X</answer>`)
-holding a single letter A-H is accepted first, since the project's prompts ask for a boxed answer.
+Letter (mode "official"): the first character after the last "Answer" (all of "<>:." removed, spaces
+stripped) when it is one of A-H (upstream `load_and_process_data`), nothing else.
+Mode "boxed" (not official, labelled so): a last `\\boxed{X}` (or `<answer>X</answer>`) holding a single
+letter A-H is read first, since the project's prompts ask for a boxed answer; then the official rule.
 
 4-D metrics (upstream `four_dimensional_metrics.py`): rows grouped by `ID`; steps are the `*_1/_2/_3` rows,
 multi the `*_multi` row of a problem.
@@ -22,6 +23,7 @@ from collections.abc import Sequence
 from evals.benchmarks import metadata_subsets
 
 LABEL = "official letter rule; 4-D metrics (official) and plain row accuracy (RL papers), labelled"
+BOXED_LABEL = "NON-OFFICIAL reader (boxed / <answer> letter, then the official rule); 4-D metrics and row accuracy"
 SUBSET_KEYS = ("key",)
 LETTERS = "ABCDEFGH"
 _STRIP = re.compile(r"[><:.]")
@@ -29,26 +31,35 @@ _KEY = re.compile(r"^(\d)steps_(\d|multi)$")
 _SINGLE_LETTER = re.compile(r"\(?([A-H])\)?\.?")
 
 
-def extract_letter(response: str) -> tuple[str | None, str]:
-    """(letter or None, path)."""
-    from uec_vlm.rewards.extract import extract_answer
+def label(mode: str) -> str:
+    return BOXED_LABEL if mode == "boxed" else LABEL
 
-    ex = extract_answer(response, paths=("answer_tag", "boxed"))
-    if ex.text is not None:
-        m = _SINGLE_LETTER.fullmatch(ex.text.strip())
-        if m:
-            return m.group(1), ex.path
+
+def extract_letter(response: str, mode: str = "official") -> tuple[str | None, str]:
+    """(letter or None, path): the official rule; in mode "boxed" a boxed / tagged letter first."""
+    if mode == "boxed":
+        from uec_vlm.rewards.extract import extract_answer
+
+        ex = extract_answer(response, paths=("answer_tag", "boxed"))
+        if ex.text is not None:
+            m = _SINGLE_LETTER.fullmatch(ex.text.strip())
+            if m:
+                return m.group(1), ex.path
     tail = _STRIP.sub("", response.split("Answer")[-1].strip()).strip()
     if tail and tail[0] in LETTERS:
         return tail[0], "official_answer"
     return None, "none"
 
 
-def score(example, response: str, mode: str = "official"):
+def score(example, response: str, mode: str = "official", *, extracted: bool = False):
     from uec_vlm.rewards import Grade
 
     gold = example.gold_letter or example.answer
-    letter, path = extract_letter(response)
+    if extracted:  # an extraction step's output: its letter, read with the same rule as a bare answer
+        text = response.strip().strip("()<>:. ")
+        letter, path = (text[0], "extracted") if text[:1] in LETTERS and len(text) == 1 else (None, "extracted")
+    else:
+        letter, path = extract_letter(response, mode)
     correct = letter is not None and letter == gold
     return Grade(correct=correct, extracted=letter, path=f"wemath:{path}", reason=f"letter {letter!r}; gold {gold!r}")
 

@@ -26,12 +26,17 @@ MC = vista("5", "choice", choices=["3", "4", "5", "6"], letter="C", skills=["ari
     [
         ("5", True, True, "mathvista:fast_choice:choice_text"),
         ('The answer is "(C)".', True, True, "mathvista:answer_is_quoted:letter"),
-        ("so the value is \\boxed{C}", True, True, "mathvista:boxed:letter"),
-        ("(C) 5", True, True, "mathvista:option_letter:letter"),
-        # Not a letter nor a choice: upstream takes the nearest choice by edit distance ("5": 2 edits).
-        ("\\boxed{5.0}", True, False, "mathvista:boxed:nearest_choice"),
-        ("about 4.9", False, False, "mathvista:last_number:nearest_choice"),  # "4" is 2 edits away, "5" 3
-        ("", False, False, "mathvista:empty:nearest_choice"),
+        ("so the value is \\boxed{C}", True, True, "mathvista:boxed:letter:letter"),
+        ("(C) 5", True, True, "mathvista:last_line:letter:letter"),
+        ("The closest option is B.", False, False, "mathvista:answer_is:letter:letter"),
+        ("答案:C", True, True, "mathvista:answer_is:letter:letter"),
+        ("Looking at it...\n**(C)**", True, True, "mathvista:last_line:letter:letter"),
+        # A stated value naming no option: official takes the nearest choice by edit distance ("5": 2 edits).
+        ("\\boxed{5.0}", True, False, "mathvista:boxed:statement:nearest_choice"),
+        # Nothing stated: unextracted, wrong in every mode (never the nearest choice to "").
+        ("about 4.9", False, False, "mathvista:unextracted"),
+        ("", False, False, "mathvista:empty"),
+        ("I cannot determine this from the figure.", False, False, "mathvista:unextracted"),
     ],
 )
 def test_mathvista_multi_choice(response, official, strict, path):
@@ -40,12 +45,15 @@ def test_mathvista_multi_choice(response, official, strict, path):
     assert mathvista.score(MC, response, "strict").correct is strict
 
 
-def test_mathvista_empty_answer_hits_the_nearest_choice_quirk():
+def test_mathvista_empty_answer_hits_the_nearest_choice_quirk_only_for_official_extractions():
     yes_no = vista("no", "choice", choices=["yes", "no"], letter="B")
-    # Upstream: distance("", "yes") = 3 > distance("", "no") = 2, so an empty extraction scores as "no".
-    assert mathvista.score(yes_no, "", "official").correct is True
-    assert mathvista.score(yes_no, "", "strict").correct is False
-    assert mathvista.score(yes_no, "", "official").extracted is None
+    # Upstream: distance("", "yes") = 3 > distance("", "no") = 2, so an empty EXTRACTION scores as "no".
+    assert mathvista.score(yes_no, "", "official", extracted=True).correct is True
+    assert mathvista.score(yes_no, "", "strict", extracted=True).correct is False
+    assert mathvista.score(yes_no, "", "official", extracted=True).extracted is None
+    # A raw response with nothing in it is unextracted, not a guessed choice.
+    g = mathvista.score(yes_no, "Sorry, I cannot see the image.", "official")
+    assert (g.correct, g.extracted, g.path) == (False, None, "mathvista:unextracted")
 
 
 @pytest.mark.parametrize(
@@ -54,8 +62,10 @@ def test_mathvista_empty_answer_hits_the_nearest_choice_quirk():
         ("12", True),
         ("12.0", True),  # int("12.0") fails, the last number then str(int(float("12.0"))) == "12"
         ('The answer is "11.9".', False),  # int(11.9) == 11
-        ("\\boxed{12 cm}", False),  # float("12 cm") fails: unit text is not stripped by the rule path
+        ("\\boxed{12 cm}", True),  # the number is read, its unit dropped (an LLM extractor says "12")
         ("\\boxed{12}", True),
+        ("The total is 7,873 people, so the answer is 12 apples.", True),
+        ("There are 12 red and 3 blue.", False),  # no statement: the last number (3)
     ],
 )
 def test_mathvista_integer(response, correct):
@@ -94,6 +104,12 @@ def test_mathvista_subsets_and_registry():
         benchmarks.score(MC, "5", "lenient")
 
 
+def test_mathvista_separators_and_lists():
+    assert mathvista.score(vista("7873", "integer"), "The population is 7,873.").correct is True
+    ex = vista("[2014, 2016]", "list")
+    assert mathvista.score(ex, "The years are [2014, 2016].").correct is True
+
+
 def vision(answer, *, options=None, letter=None, level=2, subject="algebra"):
     return Example(
         id="v1", source="mathvision", split="testmini", question="<image>q", answer=answer,
@@ -105,7 +121,7 @@ def vision(answer, *, options=None, letter=None, level=2, subject="algebra"):
 @pytest.mark.parametrize(
     "gold,response,correct,model_answer",
     [
-        ("6", "There are 6 digits.", False, "thereare6digits"),  # no phrase, no box: the whole text
+        ("6", "There are 6 digits.", False, None),  # no phrase, no box: the whole text, not a stated answer
         ("6", "So the answer is 6.", True, "6"),
         ("6", "\\boxed{6}", True, "6"),
         ("6", "The answer is $6.00$", True, "6.00"),  # numeric equality after rounding to 2 decimals
@@ -141,7 +157,8 @@ def test_mathvision_choice_letter_or_option_text(response, correct):
 def test_mathvision_is_equal_never_evaluates_python():
     assert mathvision.is_equal("__import__('os').getcwd()", "1") is False
     assert mathvision.is_equal("x+1", "1+x") is False  # symbols are not numbers
-    assert benchmarks.subset_keys(vision("6")) == {"level": "2", "subject": "algebra"}
+    assert benchmarks.subset_keys(vision("6")) == {"level": "2", "subject": "algebra",
+                                                   "level_subject": "level2_algebra"}
 
 
 @pytest.mark.parametrize(
@@ -158,7 +175,7 @@ def test_mathvision_is_equal_never_evaluates_python():
     ],
 )
 def test_wemath_letter(response, letter, path):
-    assert wemath.extract_letter(response) == (letter, path)
+    assert wemath.extract_letter(response, "boxed") == (letter, path)
 
 
 def test_wemath_score_against_gold_letter():

@@ -106,6 +106,7 @@ def test_eval_score_and_compare_cli(tmp_path, capsys):
     assert main(["eval", "score", spec, resp_b, "--out", str(out_b), "--k", "1,2"]) == 0
     samples = read_samples(out_a / "samples.jsonl")
     name = next(iter(samples))
+    assert name == "mathvista_testmini"  # the harness's name for the same spec, so the runs pair
     got = [(r["id"], r["sample"], r["extracted"], r["correct"]) for r in samples[name]]
     # Strict mode: "5.0" matches no choice and is wrong (official mode would take the nearest choice "5").
     assert got == [("1", 0, "12", True), ("1", 1, "11", False), ("2", 0, "5.0", False), ("2", 1, "A", False)]
@@ -118,6 +119,22 @@ def test_eval_score_and_compare_cli(tmp_path, capsys):
     assert main(["eval", "compare", str(out_a), str(out_b), "--k", "1,2,4", "--n-boot", "500"]) == 0
     table = capsys.readouterr().out
     assert "| pass@1 | 25.00 | 100.00 | +75.00 |" in table and "skipped k=[4]" in table
+
+    # Already-extracted answers: only normalisation and comparison ("12.0" -> "12"; "B" -> choices[1]).
+    ext = write_jsonl(tmp_path / "ext.jsonl", [{"id": "1", "response": "12.0"}, {"id": "2", "response": "B"}])
+    assert main(["eval", "score", spec, ext, "--out", str(tmp_path / "ext"), "--extracted"]) == 0
+    ext_samples = read_samples(tmp_path / "ext" / "samples.jsonl")[name]
+    assert [(r["correct"], r["path"]) for r in ext_samples] == [
+        (True, "mathvista:extracted:integer"), (False, "mathvista:extracted:letter")]
+    capsys.readouterr()
+
+    # Nothing pairs (another benchmark name): a failure, not an empty table with exit 0.
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "samples.jsonl").write_text(json.dumps({"benchmark": "x", "id": "1", "sample": 0, "response": "",
+                                                      "correct": True}) + "\n")
+    assert main(["eval", "compare", str(out_a), str(other)]) == 1
+    assert "no problem is scored in both" in capsys.readouterr().err
 
     bad = write_jsonl(tmp_path / "bad.jsonl", [{"id": "1", "response": "1"}, {"id": "77", "response": "1"}])
     assert main(["eval", "score", spec, bad, "--out", str(tmp_path / "bad")]) == 2

@@ -70,3 +70,16 @@ def test_hostile_batch_is_bounded_side_effect_free_and_normal_items_still_score(
     again = grade_many(["\\boxed{\\sqrt{4}}"], [ex("2", "expression")], timeout_s=5.0, workers=2)
     assert again == [Grade(True, "\\sqrt{4}", "boxed/math_verify")]
     assert shared_pool(2).live_workers == 2
+
+
+def test_numpy_fields_from_hub_parquet_reach_the_worker():
+    import numpy as np
+
+    from data_zoo.example import Example
+    from evals import benchmarks
+
+    ex = Example(id="1", source="mathvista", split="testmini", question="q", answer="1.2", answer_kind="float",
+                 precision=np.float64(1.0), metadata={"question_type": "free_form", "answer_type": "float",
+                                                      "img_width": np.int64(5), "skills": np.array(["a", "b"])})
+    (g,) = benchmarks.score_many([ex], ["The answer is 1.23"])
+    assert (g.correct, g.path) == (True, "mathvista:answer_is:number:float")

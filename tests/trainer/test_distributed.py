@@ -1,4 +1,6 @@
-"""Two CPU processes (gloo) make the same update as one process on the same global batch."""
+"""Two CPU processes (gloo) make the same update as one process on the same global batch (after generating
+prompts of uneven count and length per rank, which under FSDP2 needs `gathered_for_generation`); a rank
+failing inside a collective phase makes its peer exit with the culprit's message."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -46,3 +49,20 @@ def test_two_process_update_equals_one_process(tiny_qwen2_5_vl_dir, tmp_path, st
         changed += int(not torch.equal(p1, before.state_dict()[name]))
     assert changed > 10  # the update really moved the weights
     assert single["metrics"]["actor/optimizer_steps"] == 1.0 == double["metrics"]["actor/optimizer_steps"]
+
+
+def test_a_rank_failing_mid_collective_is_named_by_its_peer():
+    """Rank 1 raises while rank 0 waits in an all-reduce: rank 0's collective breaks (peer gone) and it raises
+    RankFailure with rank 1's message from the store, within the 30 s collective time-out."""
+    port = str(_free_port())
+    t0 = time.monotonic()
+    procs = [subprocess.Popen([sys.executable, str(WORKER.with_name("dist_failure_worker.py"))], text=True,
+                              env=dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(Path(__file__).parents[2]),
+                                       RANK=str(r), WORLD_SIZE="2", LOCAL_RANK=str(r), MASTER_ADDR="127.0.0.1",
+                                       MASTER_PORT=port),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for r in (0, 1)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode != 0 for p in procs] == [True, True] and time.monotonic() - t0 < 90
+    cause = "rank 1 failed: MemoryError: CUDA out of memory (simulated in the backward of rank 1)"
+    assert f"RankFailure: {cause}" in outs[0][1], outs[0][1][-2000:]
+    assert "MemoryError: CUDA out of memory" in outs[1][1]

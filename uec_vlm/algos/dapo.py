@@ -22,10 +22,11 @@ def overlong_penalty(lengths: torch.Tensor, max_len: int, buffer: int, factor: f
 
 
 def informative_groups(rewards: torch.Tensor, group_ids: torch.Tensor) -> torch.Tensor:
-    """Dynamic-sampling filter: True for samples whose group's rewards are not all equal.
+    """Dynamic-sampling filter: True for samples whose group's values are not all equal.
 
-    rewards [N], group_ids [N] -> bool [N]. With binary accuracy this is 0 < correct < n. A group of size 1
-    is constant and therefore dropped.
+    rewards [N], group_ids [N] -> bool [N]. DAPO keeps groups by ACCURACY: pass the correctness {0, 1} of
+    each sample (then this is 0 < correct < n), never the shaped training reward, which overlong shaping
+    makes unequal inside an all-wrong group. A group of size 1 is constant and therefore dropped.
     """
     check_same_length(rewards=rewards, group_ids=group_ids)
     _, inverse, counts = group_index(group_ids)

@@ -11,6 +11,8 @@ HELP = "inspect datasets: list adapters, show / validate / export a spec, find o
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="data_command", required=True)
     p = sub.add_parser("list", help="registered adapters and what each reads")
+    p.add_argument("--markdown", action="store_true", help="print the adapter table of docs/data_zoo.md")
+    p.add_argument("--update", metavar="DOC", help="with --markdown: rewrite the generated table inside DOC")
     p.add_argument("--adapter-module", action="append", default=[], help="import this module first (repeatable)")
     p = sub.add_parser("show", help="print records and write their images as PNG")
     p.add_argument("spec")
@@ -27,9 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("spec")
     p.add_argument("--to", required=True)
     p.add_argument("--on-error", choices=("fail", "skip"), default="fail")
-    p = sub.add_parser("overlap", help="near-duplicate problems between two specs")
-    p.add_argument("spec_a")
-    p.add_argument("spec_b")
+    p = sub.add_parser("overlap", help="near-duplicate problems: two specs, or a train x eval matrix")
+    p.add_argument("specs", nargs="*", metavar="SPEC", help="two specs: list every matching pair")
+    p.add_argument("--train", nargs="+", default=[], metavar="SPEC", help="training specs (matrix rows)")
+    p.add_argument("--eval", nargs="+", default=[], metavar="SPEC", help="evaluation specs (matrix columns)")
+    p.add_argument("--examples", type=int, default=3, help="matching pairs shown per cell of the matrix")
+    p.add_argument("--json", metavar="OUT", help="also write the matrix (counts and examples) as JSON")
     p.add_argument("--max-bits", type=int, default=6, help="image hash distance (of 64 bits) still a match")
     p.add_argument("--min-text", type=float, default=0.5, help="word Jaccard of normalised questions")
     for name in ("show", "validate", "export", "overlap"):
@@ -40,6 +45,45 @@ def _summary(ex) -> dict:
     return {"uid": ex.uid, "question": ex.question, "answer": ex.answer, "answer_kind": ex.answer_kind,
             "choices": ex.choices, "gold_letter": ex.gold_letter, "precision": ex.precision, "unit": ex.unit,
             "metadata": ex.metadata}
+
+
+def _overlap(args: argparse.Namespace, mods: list[str]) -> int:
+    from data_zoo.example import DataError
+    from data_zoo.overlap import find_overlap, overlap_matrix
+    from data_zoo.registry import load_dataset
+
+    if not args.train and not args.eval:
+        if len(args.specs) != 2:
+            raise DataError("data overlap takes two specs, or --train SPEC... --eval SPEC... for a matrix")
+        a, b = (load_dataset(s, adapter_modules=mods) for s in args.specs)
+        matches = find_overlap(a, b, args.max_bits, args.min_text)
+        for m in matches:
+            print(f"{m.a}\t{m.b}\timage_bits={m.image_bits}\ttext={m.text_similarity}")
+        print(f"{len({m.a for m in matches})} of {len(a)} records in {args.specs[0]} overlap {args.specs[1]}")
+        return 0
+    if args.specs or not args.train or not args.eval:
+        raise DataError("a matrix needs --train SPEC... and --eval SPEC... (and no positional specs)")
+    trains = {s: load_dataset(s, adapter_modules=mods) for s in args.train}
+    evals = {s: load_dataset(s, adapter_modules=mods) for s in args.eval}
+    cells = overlap_matrix(trains, evals, args.max_bits, args.min_text, args.examples)
+    by = {(c["train"], c["eval"]): c for c in cells}
+    rows = [["train \\ eval"] + list(evals)]
+    rows += [[t] + [f"{by[t, e]['eval_matched']}/{by[t, e]['eval_size']} ({by[t, e]['eval_fraction']:.1%})"
+                    for e in evals] for t in trains]
+    widths = [max(len(r[k]) for r in rows) for k in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    print("cells: evaluation records matched by some training record / evaluation records")
+    for c in cells:
+        for m in c["examples"]:
+            print(f"  {c['train']} x {c['eval']}: {m['a']} ~ {m['b']} (image_bits={m['image_bits']}, "
+                  f"text={m['text_similarity']})")
+    if args.json:
+        from pathlib import Path
+
+        Path(args.json).write_text(json.dumps(cells, indent=1), encoding="utf-8")
+        print(f"wrote {args.json}")
+    return 0
 
 
 def _validate(spec: str, mods: list[str], *, check_images: bool, allow_outside_root: bool) -> int:
@@ -78,10 +122,20 @@ def run(args: argparse.Namespace) -> int:
     mods = args.adapter_module
     try:
         if args.data_command == "list":
+            if args.markdown:
+                from data_zoo.catalogue import catalogue, markdown_table, update_doc
+
+                table = markdown_table(catalogue(mods))
+                if args.update:
+                    print(f"{args.update}: {'updated' if update_doc(args.update, table) else 'already up to date'}")
+                else:
+                    print(table)
+                return 0
             for name, ad in sorted(adapters(mods).items()):
                 splits = ",".join(ad.splits) or "any"
                 hub = f" hub={ad.hub_id}" if ad.hub_id else ""
-                print(f"{name:12s} splits={splits}{hub}\n             needs: {ad.needs}")
+                use = f" use={ad.role}" if ad.role else ""
+                print(f"{name:12s} splits={splits}{hub}{use}\n             needs: {ad.needs}")
             return 0
         if args.data_command == "show":
             ds = load_dataset(args.spec, on_error=args.on_error, adapter_modules=mods)
@@ -112,15 +166,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"wrote {n} records to {args.to} ({len(ds.skipped)} skipped)")
             return 0
         if args.data_command == "overlap":
-            from data_zoo.overlap import find_overlap
-
-            a = load_dataset(args.spec_a, adapter_modules=mods)
-            b = load_dataset(args.spec_b, adapter_modules=mods)
-            matches = find_overlap(a, b, args.max_bits, args.min_text)
-            for m in matches:
-                print(f"{m.a}\t{m.b}\timage_bits={m.image_bits}\ttext={m.text_similarity}")
-            print(f"{len({m.a for m in matches})} of {len(a)} records in {args.spec_a} overlap {args.spec_b}")
-            return 0
+            return _overlap(args, mods)
     except DataError as e:
         print(f"error: {e}")
         return 1

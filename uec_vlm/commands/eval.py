@@ -1,7 +1,7 @@
 """`uec-vlm eval`: run an evaluation config, score responses produced elsewhere, or compare two runs.
 
     uec-vlm eval CONFIG [key=value ...]                 generate + score (evals.harness)
-    uec-vlm eval score SPEC RESPONSES.jsonl --out DIR [--mode official|strict] [--k 1,4]
+    uec-vlm eval score SPEC RESPONSES.jsonl --out DIR [--mode official|strict|boxed] [--k 1,4] [--extracted]
     uec-vlm eval compare RUN_A RUN_B [--k 1,4] [--out FILE.json]
     uec-vlm eval view RUN [--out FILE.html]             one self-contained HTML page to browse the samples
 """
@@ -26,7 +26,13 @@ def _score_parser() -> argparse.ArgumentParser:
     p.add_argument("spec", help="dataset spec, e.g. mathvista:testmini@/data/MathVista")
     p.add_argument("responses", help="JSONL: one {id, [sample], response} object per line")
     p.add_argument("--out", required=True, help="output folder (samples.jsonl, summary.json/md, CSV, PNG)")
-    p.add_argument("--mode", default="official", choices=("official", "strict"))
+    p.add_argument("--mode", default="official", choices=("official", "strict", "boxed"),
+                   help="official: published rules; strict: MathVista unmatched = wrong; boxed: We-Math also "
+                        "reads boxed letters (not official)")
+    p.add_argument("--extracted", action="store_true",
+                   help="`response` holds already-extracted answers (an official pipeline's or lmms-eval's "
+                        "extraction step): only normalisation and comparison apply")
+    p.add_argument("--timeout", type=float, default=5.0, help="seconds per item for grading (worker processes)")
     p.add_argument("--k", default="1", help="comma-separated k values for Pass@k (each <= samples per problem)")
     p.add_argument("--judge-url", default=None, help="MathVerse only: OpenAI-compatible base URL for the LLM judge")
     p.add_argument("--judge-model", default=None, help="MathVerse only: judge model name")
@@ -69,16 +75,17 @@ def _score(argv: list[str]) -> int:
     import os
 
     from data_zoo.registry import load_dataset
+    from evals.harness import benchmark_name
     from evals.report import parse_ks
     from evals.score import score_responses
 
     a = _score_parser().parse_args(argv)
     ks = parse_ks(a.k)
-    from evals.harness import benchmark_name
 
     dataset = load_dataset(a.spec, require_image_files=False)
-    name = benchmark_name(a.spec)  # the name `uec-vlm eval` gives the same spec, so runs compare
-    info = {"spec": a.spec}
+    # The harness's name for the same spec, so that `eval compare` pairs a scored file with a harness run.
+    name = benchmark_name(a.spec)
+    info = {"spec": a.spec, "extracted": a.extracted}
     judge = None
     if a.judge_url or a.judge_model:
         if not (a.judge_url and a.judge_model):
@@ -88,7 +95,8 @@ def _score(argv: list[str]) -> int:
 
         judge = JudgeClient(a.judge_url, a.judge_model, api_key=os.environ.get(a.judge_key_env))
     summary = score_responses(
-        list(dataset), a.responses, a.out, name=name, mode=a.mode, ks=ks, extra_info=info, judge=judge
+        list(dataset), a.responses, a.out, name=name, mode=a.mode, ks=ks, extra_info=info, judge=judge,
+        extracted=a.extracted, timeout_s=a.timeout,
     )
     b = summary["benchmarks"][name]
     cells = ", ".join(f"{m} {100 * v['value']:.2f}" for m, v in b["metrics"].items())
@@ -108,6 +116,10 @@ def _compare(argv: list[str]) -> int:
     if a.out:
         with open(a.out, "w", encoding="utf-8") as fh:
             json.dump(result, fh, indent=2)
+    if not any(e["n_common"] for name, e in result.items() if not name.startswith("_")):
+        print(f"uec-vlm eval compare: no problem is scored in both {a.run_a} and {a.run_b} "
+              f"(benchmarks A: {result['_benchmarks'][0]}, B: {result['_benchmarks'][1]})", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -37,7 +37,10 @@ def sft(cfg) -> str:
     resolve_names(cfg, datasets=("data.train",))
     seed_everything(cfg.trainer.seed)
     model, processor = build_model(cfg)
-    data = load_data(cfg, cfg.data.train)
+    from uec_vlm.trainer.mixture import train_specs
+
+    # SFT walks every example once per pass: a mixture's specs are concatenated (weights do not apply).
+    data = [ex for spec, _ in train_specs(cfg.data.train, cfg.data.train_weights) for ex in load_data(cfg, spec)]
     run_dir = RunDir(cfg.trainer.output_dir)
     save_config(cfg, run_dir.config_path)
     logger = MetricsLogger(run_dir, total_steps=cfg.sft.steps, console=cfg.trainer.console,

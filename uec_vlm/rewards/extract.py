@@ -7,10 +7,13 @@ Rules, tried in this order (`PATHS`):
   answer_tag     the content of the last `<answer>...</answer>` pair (a `\\boxed{}` inside it is unwrapped)
   boxed          the content of the LAST `\\boxed{`, with balanced braces; an unclosed last box (a truncated
                  response) extracts nothing, as in EasyR1/mathruler
-  answer_is      the rest of the line after the last "the answer is" / "final answer:" / "Answer:" phrase
-  option_letter  a response (or last line) that is only an option letter: "B", "(B)", "B.", "(B) 48", "Option B"
+  answer_is      the rest of the line after the last "the answer is" / "final answer:" / "Answer:" /
+                 "the closest option is" / "choice:" / "答案:" / "答案是" phrase
+  option_letter  a response (or last line) that is only an option letter: "B", "(B)", "B.", "(B) 48", "Option B",
+                 "**(E)**"
   last_number    the last number in the response (lenient fallback used by evaluation only)
   none           nothing found; `Extraction.text` is None
+Not in the default order: `whole`, the whole response stripped (for already-extracted answers).
 """
 
 from __future__ import annotations
@@ -20,7 +23,10 @@ from dataclasses import dataclass
 
 PATHS: tuple[str, ...] = ("answer_tag", "boxed", "answer_is", "option_letter", "last_number")
 
-_ANSWER_IS = re.compile(r"\banswer\s*(?:is\b\s*:?|:)", re.IGNORECASE)
+# "the answer is", "Answer:", "the closest option is", "the correct choice is", "答案:" / "答案是" / "答案为".
+_ANSWER_IS = re.compile(
+    r"\b(?:answer|option|choice)\s*(?:is\b\s*:?|:)|答案\s*(?:是|为)?\s*[:：]?|答案\s*(?:是|为)", re.IGNORECASE
+)
 _REST_OF_LINE = re.compile(r"[ \t]*(?:\n\s*)?([^\n]*)")
 _OPTION = re.compile(
     r"(?:(?i:option|choice)\s+)?(?:\(([A-Z])\)(?:\s.*)?|([A-Z])(?:[.:)](?:\s.*)?)?)", re.DOTALL
@@ -82,7 +88,7 @@ def _answer_is(response: str) -> str | None:
 
 def _strip_decoration(s: str) -> str:
     # Markdown bold, quotes, math delimiters and a full stop often wrap a phrase-extracted answer.
-    s = s.strip().rstrip(".").strip().strip("*").strip()
+    s = s.strip().rstrip(".。").strip().strip("*").strip().rstrip(".。").strip()
     if len(s) >= 2 and s[0] == s[-1] and s[0] in "\"'$":
         s = s[1:-1].strip()
     return s
@@ -98,8 +104,9 @@ def option_letter(s: str) -> str | None:
 
 def _option_letter(response: str) -> str | None:
     # Only the last line: a multi-line response that merely starts with "A." is reasoning, not a letter.
+    # Markdown bold around it ("**(E)**") is decoration.
     stripped = response.strip()
-    return option_letter(stripped[stripped.rfind("\n") + 1 :])
+    return option_letter(stripped[stripped.rfind("\n") + 1 :].replace("*", ""))
 
 
 def _last_number(response: str) -> str | None:
@@ -110,6 +117,7 @@ def _last_number(response: str) -> str | None:
 
 
 _RULES = {
+    "whole": lambda response: response.strip() or None,  # an already-extracted answer (`eval score --extracted`)
     "answer_tag": _answer_tag,
     "boxed": last_boxed,
     "answer_is": _answer_is,

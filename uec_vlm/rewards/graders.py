@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from data_zoo.example import ANSWER_KINDS, LETTERS, Example
 
 from .extract import Extraction, extract_answer, option_letter
-from .normalize import clean, norm_text, parse_number, split_list
+from .normalize import canonical_math, clean, norm_text, parse_number, split_list
 
 FLOAT_REL_TOL = 1e-4
 """Relative tolerance for float answers whose example has no `precision`."""
@@ -151,6 +151,17 @@ _FAST = {
 }
 
 
+_MATH_KINDS = ("expression", "integer", "float")
+
+
+def _canonical(extraction: Extraction, example: Example) -> tuple[Extraction, Example]:
+    """Both sides in `normalize.canonical_math` spelling (√/sqrt/π forms, units dropped) for math answers."""
+    if example.answer_kind not in _MATH_KINDS or extraction.text is None:
+        return extraction, example
+    text, gold = canonical_math(extraction.text), canonical_math(example.answer)
+    return Extraction(text or extraction.text, extraction.path), replace(example, answer=gold or example.answer)
+
+
 def fast_grade(extraction: Extraction, example: Example) -> Grade | None:
     """In-process verdict from string code alone, or None when math parsing is needed.
 
@@ -159,10 +170,12 @@ def fast_grade(extraction: Extraction, example: Example) -> Grade | None:
     check_gold(example)
     if extraction.text is None:
         return Grade(False, None, "none", reason="no answer found")
+    said = extraction.text
+    extraction, example = _canonical(extraction, example)
     verdict = _FAST[example.answer_kind](extraction.text, example)
     if verdict is None:
         return None
-    return Grade(verdict[0], extraction.text, f"{extraction.path}/{verdict[1]}")
+    return Grade(verdict[0], said, f"{extraction.path}/{verdict[1]}")
 
 
 def _as_latex(s: str) -> str:
@@ -213,8 +226,10 @@ def _numeric_value(s: str) -> float | None:
 def slow_grade(extraction: Extraction, example: Example) -> Grade:
     """Verdict with math parsing (math-verify, then mathruler); may be slow or hang on hostile input, which
     is why `grade_many` runs it in a worker process with a time limit. `extraction.text` must not be None."""
+    assert extraction.text is not None
+    said = extraction.text
+    extraction, example = _canonical(extraction, example)
     text, kind = extraction.text, example.answer_kind
-    assert text is not None
     reason = None
     if kind == "list":
         preds, golds = split_list(text), split_list(example.answer)
@@ -226,7 +241,7 @@ def slow_grade(extraction: Extraction, example: Example) -> Grade:
         ok, grader = _fast_text(text, example)
     else:
         ok, grader, reason = _equivalent(text, example.answer)
-    return Grade(ok, text, f"{extraction.path}/{grader}", None if ok else reason)
+    return Grade(ok, said, f"{extraction.path}/{grader}", None if ok else reason)
 
 
 def grade(response: str, example: Example, *, paths: tuple[str, ...] | None = None) -> Grade:

@@ -71,6 +71,47 @@ def parse_number(s: str) -> float | None:
     return value
 
 
+# Unit words a value may carry. Latin units only as a trailing token after the value (so "m" in "2m+1"
+# is untouched); CJK units anywhere at the end. Longest first, so "平方厘米" goes before "厘米" and "米".
+_CJK_UNITS = ("平方千米", "平方厘米", "平方分米", "平方毫米", "平方米", "立方厘米", "立方分米", "立方米", "千米",
+              "厘米", "分米", "毫米", "海里", "公里", "米", "度", "秒", "分钟", "小时", "天", "元", "个", "克",
+              "千克", "升", "毫升")
+_LATIN_UNIT = re.compile(
+    r"(?<=[0-9}\s)π])\s*(?:\\(?:text|mathrm|mbox)\{\s*~?)?"
+    r"(?:km|cm|mm|dm|m|ft|in|inches|inch|feet|meters?|centimeters?|units?|degrees?|deg|kg|g|s|sec|seconds?|"
+    r"minutes?|min|hours?|h|hr|yards?|miles?|nautical\s+miles?)"
+    r"\}?(?:\^\{?[23]\}?\^?|²|³)?\s*$"
+)
+_SQRT_BRACED = re.compile(r"(?:\\sqrt|√|(?<![A-Za-z\\])sqrt)\s*\{")
+_SQRT_PAREN = re.compile(r"(?:√|(?<![A-Za-z\\])sqrt)\s*\(([^()]{1,64})\)")
+_SQRT_BARE = re.compile(r"√\s*([0-9]+(?:\.[0-9]+)?|[A-Za-z])")
+_PI = re.compile(r"π")
+
+
+def canonical_math(s: str) -> str:
+    """One spelling for equivalent math answers (GeoQA/generic graders; policy in docs/rewards.md):
+    `√{3}`, `√3`, `sqrt(3)`, `sqrt{3}` -> `\\sqrt{3}`; `π` -> `\\pi` (a bare "pi" is left to mathruler); a trailing unit dropped
+    (latin: cm, m, km, cm^2, cm², units, degrees, ...; CJK: 米, 厘米, 海里, 平方米, 度, 秒, 小时, ...);
+    `²`/`³` after a unit included. Units are dropped on both sides, so "8" equals gold "8厘米" and "10米"
+    equals gold "10", as math-verify's unit normalisation does for latin units. Regexes only, linear.
+    """
+    t = s.strip()
+    for _ in range(3):  # "4√{3}cm²": unit, then nothing else; a unit word never nests deeper
+        before = t
+        for unit in _CJK_UNITS:
+            if t.endswith(unit) and len(t) > len(unit):
+                t = t[: -len(unit)].rstrip()
+                break
+        t = _LATIN_UNIT.sub("", t).rstrip()
+        if t == before:
+            break
+    t = _SQRT_PAREN.sub(r"\\sqrt{\1}", t)
+    t = _SQRT_BRACED.sub(r"\\sqrt{", t)
+    t = _SQRT_BARE.sub(r"\\sqrt{\1}", t)
+    t = _PI.sub(r"\\pi ", t)
+    return t.strip()
+
+
 def norm_text(s: str) -> str:
     """Case- and space-insensitive text for `text` answers and choice texts: "The Circle." -> "the circle"."""
     s = _TEXT_WRAP.sub(r"\1", s).replace("$", "")

@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 
 from data_zoo.example import Example
@@ -79,15 +80,57 @@ class _Worker:
         return code
 
 
-def _message(i: int, extraction: Extraction, example: Example) -> dict:
-    # Only what the graders read: images and metadata stay in the parent.
-    fields = ("id", "source", "split", "answer", "answer_kind", "choices", "gold_letter", "precision")
-    return {
-        "i": i,
-        "text": extraction.text,
-        "path": extraction.path,
-        "example": {"question": "", **{f: getattr(example, f) for f in fields}},
-    }
+_GRADER_FIELDS = ("id", "source", "split", "answer", "answer_kind", "choices", "gold_letter", "precision")
+_RULE_FIELDS = (*_GRADER_FIELDS, "question", "unit", "metadata")
+
+CALL_PREFIXES = ("evals.benchmarks", "uec_vlm.rewards")
+"""Modules whose functions a `Call` may name (the worker refuses anything else)."""
+
+
+@dataclass(frozen=True)
+class Call:
+    """A job for a worker: `target` ("module:function", under CALL_PREFIXES) called with `kwargs` (JSON),
+    returning a Grade. `example` is the record it grades (for log lines and time-out verdicts)."""
+
+    target: str
+    kwargs: dict
+    example: Example
+
+
+def _jsonable(value):
+    """Plain JSON types for the worker protocol: hub parquet rows carry numpy scalars and arrays."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "tolist"):  # numpy scalar or array
+        return _jsonable(value.tolist())
+    return str(value)
+
+
+def example_fields(example: Example, *, with_metadata: bool = False) -> dict:
+    """The JSON-safe fields a worker rebuilds the Example from (never images)."""
+    fields = _RULE_FIELDS if with_metadata else _GRADER_FIELDS
+    out = {f: _jsonable(getattr(example, f)) for f in fields}
+    out.setdefault("question", "")
+    return out
+
+
+def _message(i: int, job) -> dict:
+    if isinstance(job, Call):
+        return {"i": i, "call": job.target, "kwargs": job.kwargs}
+    extraction, example = job
+    return {"i": i, "text": extraction.text, "path": extraction.path, "example": example_fields(example)}
+
+
+def _job_text(job) -> str | None:
+    return None if isinstance(job, Call) else job[0].text
+
+
+def _job_example(job) -> Example:
+    return job.example if isinstance(job, Call) else job[1]
 
 
 class GradingPool:
@@ -111,8 +154,9 @@ class GradingPool:
                 w.kill()
             self._workers = []
 
-    def run(self, jobs: list[tuple[Extraction, Example]], timeout_s: float) -> list[Grade]:
-        """Slow-grade each (extraction, example) with at most `timeout_s` seconds of worker time per item."""
+    def run(self, jobs: list, timeout_s: float) -> list[Grade]:
+        """Grade each job with at most `timeout_s` seconds of worker time per item. A job is an
+        (extraction, example) pair for `slow_grade`, or a `Call`."""
         if timeout_s <= 0:
             raise ValueError(f"grading timeout_s must be > 0, got {timeout_s}")
         with self._lock:
@@ -125,14 +169,14 @@ class GradingPool:
         self._workers[self._workers.index(w)] = _Worker()
         return code
 
-    def _run(self, jobs: list[tuple[Extraction, Example]], timeout_s: float) -> list[Grade]:
+    def _run(self, jobs: list, timeout_s: float) -> list[Grade]:
         results: list[Grade | None] = [None] * len(jobs)
         pending = deque(range(len(jobs)))
         while pending or any(w.job is not None for w in self._workers):
             for w in self._workers:
                 if w.ready and w.job is None and pending:
                     i = pending.popleft()
-                    if not w.send(i, _message(i, *jobs[i]), timeout_s):
+                    if not w.send(i, _message(i, jobs[i]), timeout_s):
                         pending.appendleft(i)  # died while idle: the item never started, retry it
                         self._replace(w)
             waiting = [w for w in self._workers if w.job is not None or not w.ready]
@@ -155,10 +199,8 @@ class GradingPool:
             i = w.job
             code = self._replace(w)
             if i is not None:
-                results[i] = Grade(
-                    False, jobs[i][0].text, "error", reason=f"grading worker died (exit {code})"
-                )
-                logger.warning("grading %s: worker died (exit %s)", jobs[i][1].uid, code)
+                results[i] = Grade(False, _job_text(jobs[i]), "error", reason=f"grading worker died (exit {code})")
+                logger.warning("grading %s: worker died (exit %s)", _job_example(jobs[i]).uid, code)
             return
         for msg in messages:
             if msg == "ready":
@@ -174,8 +216,8 @@ class GradingPool:
         i = w.job
         self._replace(w)
         reason = f"grading exceeded {timeout_s} s; worker killed"
-        results[i] = Grade(False, jobs[i][0].text, "timeout", reason=reason)
-        logger.warning("grading %s: %s", jobs[i][1].uid, reason)
+        results[i] = Grade(False, _job_text(jobs[i]), "timeout", reason=reason)
+        logger.warning("grading %s: %s", _job_example(jobs[i]).uid, reason)
 
 
 _POOLS: dict[int, GradingPool] = {}

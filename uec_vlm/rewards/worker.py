@@ -1,7 +1,8 @@
 """A grading worker process: `python -m uec_vlm.rewards.worker`, driven by `pool.GradingPool`.
 
 Protocol (JSON lines): the worker prints `"ready"` once its parsers are imported and warmed up, then reads one
-job per stdin line `{"i", "text", "path", "example": {...}}` and answers `{"i", "grade": {...}}` on the
+job per stdin line, `{"i", "text", "path", "example": {...}}` (slow-grade an extraction) or
+`{"i", "call": "module:function", "kwargs": {...}}` (a benchmark rule on a raw response), and answers `{"i", "grade": {...}}` on the
 protocol channel. That channel is a private copy of the original stdout; fd 1 is pointed at stderr so that a
 stray print inside a parser cannot corrupt the protocol.
 
@@ -28,6 +29,18 @@ def _limit_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
+def _call(target: str):
+    """The function a `pool.Call` names; only modules under `pool.CALL_PREFIXES` are importable here."""
+    import importlib
+
+    from uec_vlm.rewards.pool import CALL_PREFIXES
+
+    module, _, name = target.partition(":")
+    if not any(module == p or module.startswith(p + ".") for p in CALL_PREFIXES):
+        raise ValueError(f"worker call {target!r} is outside {CALL_PREFIXES}")
+    return getattr(importlib.import_module(module), name)
+
+
 def main() -> None:
     channel = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
@@ -47,11 +60,14 @@ def main() -> None:
 
     for line in sys.stdin:
         job = json.loads(line)
-        extraction = Extraction(job["text"], job["path"])
+        text = job.get("text")
         try:
-            verdict = slow_grade(extraction, Example(**job["example"]))
+            if "call" in job:
+                verdict = _call(job["call"])(**job["kwargs"])
+            else:
+                verdict = slow_grade(Extraction(text, job["path"]), Example(**job["example"]))
         except Exception as e:  # noqa: BLE001 - a parser blowing up on model output scores 0, worker lives on
-            verdict = Grade(False, extraction.text, "error", reason=f"{type(e).__name__}: {e}"[:500])
+            verdict = Grade(False, text, "error", reason=f"{type(e).__name__}: {e}"[:500])
         channel.write(json.dumps({"i": job["i"], "grade": asdict(verdict)}) + "\n")
         channel.flush()
 

@@ -35,5 +35,7 @@ class PromptStream:
         return {"epoch": self.epoch, "position": self.position}
 
     def load_state_dict(self, state: dict) -> None:
+        if state.get("kind") == "mixture":
+            raise ValueError("the checkpoint was written by a mixture run but data.train is now a single spec")
         self.epoch, self.position = int(state["epoch"]), int(state["position"])
         self._order = self._make_order()

@@ -15,7 +15,8 @@ class Sample:
     `prompt` is the encoded prompt (shared, not copied, by the samples of a group; it carries the
     resized images so replayed samples keep their multimodal inputs). `group_id` is unique per rollout
     group: the G' exploration samples of a prompt form a group of their own, and two copies of the same
-    prompt in one batch get distinct ids. `old_logp`/`ref_logp` ([T] float, T = len(completion_ids)) are
+    prompt in one batch get distinct ids. `pass_rate` is the group's pass rate (AER weights by it, also on
+    replay). `old_logp`/`ref_logp` ([T] float, T = len(completion_ids)) are
     filled when the sample enters an update (and reused as stored by the replay stabilizer).
     """
 
@@ -31,6 +32,7 @@ class Sample:
     correct: bool = False
     is_exploration: bool = False
     advantage: float = 0.0
+    pass_rate: float = 0.0
     old_logp: torch.Tensor | None = None
     ref_logp: torch.Tensor | None = None
 

@@ -6,7 +6,6 @@ and saving/finishing. The loop (`loop.py`) only reads and steps these objects.
 
 from __future__ import annotations
 
-import math
 import random
 from pathlib import Path
 
@@ -15,7 +14,9 @@ import torch
 from uec_vlm.config import Config
 from uec_vlm.config_loader import to_dict
 from uec_vlm.trainer import distributed as dist_utils
+from uec_vlm.trainer.mixture import MixtureStream, source_metrics, train_specs
 from uec_vlm.trainer.prompt_stream import PromptStream
+from uec_vlm.trainer.schedule import ProgressLR
 from uec_vlm.trainer.update import UpdateSettings
 
 
@@ -31,18 +32,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
-
-
-def build_scheduler(optimizer, warmup: int, schedule: str, total: int):
-    def factor(step: int) -> float:
-        if warmup and step < warmup:
-            return (step + 1) / warmup
-        if schedule == "cosine":
-            progress = min(1.0, (step - warmup) / max(1, total - warmup))
-            return 0.5 * (1 + math.cos(math.pi * progress))
-        return 1.0
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
 def build_model(cfg: Config):
@@ -96,6 +85,7 @@ class TrainingSetup:
     """Builds the run's objects and restores them from `trainer.resume`."""
 
     def __init__(self, cfg: Config):
+        from data_zoo.registry import Dataset
         from uec_vlm.prompts import ImageBudget
         from uec_vlm.resolve import resolve_names
         from uec_vlm.rewards import build_reward
@@ -107,7 +97,7 @@ class TrainingSetup:
         self.cfg = cfg
         t = cfg.trainer
         resolve_names(cfg)  # every name, before the model loads
-        dist_utils.init_from_env()
+        dist_utils.init_from_env(t.dist_timeout_s)
         self.rank, self.world = dist_utils.rank(), dist_utils.world_size()
         self.run_dir = RunDir(t.output_dir)
         ckpt = self._resume_point(latest_checkpoint)
@@ -127,14 +117,30 @@ class TrainingSetup:
             self.ref_model.eval().requires_grad_(False)
         self.image_budget = ImageBudget(cfg.prompt.min_pixels, cfg.prompt.max_pixels)
 
-        self.train_set = load_data(cfg, cfg.data.train)
-        if cfg.data.max_train_examples:
-            self.train_set.examples = self.train_set.examples[: cfg.data.max_train_examples]
-        if self.train_set.skipped:
-            print(f"data: skipped {len(self.train_set.skipped)} bad records of {cfg.data.train} "
-                  f"(first: {self.train_set.skipped[0]})")
-        # Each rank draws its own prompts: offset the stream seed by rank, same global batch size per rank.
-        self.stream = PromptStream(self.train_set, seed=t.seed + 7919 * self.rank, shuffle=cfg.data.shuffle)
+        self.train_sets = [self._load_train(spec) for spec, _ in train_specs(cfg.data.train, cfg.data.train_weights)]
+        self.train_set = self.train_sets[0] if len(self.train_sets) == 1 else Dataset(
+            "+".join(ds.name for ds in self.train_sets), [ex for ds in self.train_sets for ex in ds],
+            [s for ds in self.train_sets for s in ds.skipped])
+        # One global draw sequence from trainer.seed, the same on every rank: all ranks draw the same global
+        # batch of examples and each generates a share of it (docs/training.md, "Scale-out").
+        if len(self.train_sets) == 1:
+            self.stream = PromptStream(self.train_set, seed=t.seed, shuffle=cfg.data.shuffle)
+        else:
+            self.stream = MixtureStream(self.train_sets, cfg.data.train_weights, seed=t.seed, shuffle=cfg.data.shuffle)
+            if dist_utils.is_main():
+                print("data: mixture " + ", ".join(f"{lb} ({len(ds)} examples, p={p:.3f})" for lb, ds, p in
+                                                   zip(self.stream.labels, self.train_sets, self.stream.probs)))
+        self.prompt_cache: dict[str, object] = {}  # uid -> encoded prompt built on this rank (cleared per step)
+        if cfg.data.overlap_check and dist_utils.is_main():
+            from data_zoo.overlap import contamination_warnings
+            from uec_vlm.resolve import resolve_val_spec
+
+            val = resolve_val_spec(cfg.data.val, cfg.data.train, cfg.data.adapter_modules)[0]
+            named = {"data.val": [val] if val else [], "eval.suite": list(cfg.eval.suite)}
+            specs = [x for s in cfg.data.overlap_check for x in named.get(s, [s])]
+            for line in contamination_warnings(self.train_sets, specs, cfg.data.overlap_threshold,
+                                               adapter_modules=cfg.data.adapter_modules):
+                print(line)
         self.filtered_prompts: list[str] = []
         self.bad_at_use: list[str] = []
 
@@ -144,8 +150,9 @@ class TrainingSetup:
         self.control = build_control(cfg)
         trainable = [p for p in self.model.parameters() if p.requires_grad]
         o = cfg.optim
-        self.optimizer = torch.optim.AdamW(trainable, lr=o.lr, weight_decay=o.weight_decay, betas=tuple(o.betas))
-        self.scheduler = build_scheduler(self.optimizer, o.warmup_steps, o.schedule, t.steps)
+        self.optimizer = torch.optim.AdamW(trainable, lr=o.lr, weight_decay=o.weight_decay, betas=tuple(o.betas),
+                                           eps=o.eps)
+        self.scheduler = ProgressLR(self.optimizer, schedule=o.schedule, warmup_steps=o.warmup_steps)
         self.update_settings = UpdateSettings(
             ppo_epochs=t.ppo_epochs, mini_batch_size=t.mini_batch_size, micro_batch_size=t.micro_batch_size,
             clip_low=cfg.algo.clip_low, clip_high=cfg.algo.clip_high, dual_clip=cfg.algo.dual_clip,
@@ -159,7 +166,6 @@ class TrainingSetup:
         self.py_rng = random.Random(t.seed + 1)
         self.torch_gen = torch.Generator().manual_seed(t.seed + 2)
         self.group_counter = 0
-        self.rollout_calls = 0
         self.updates = 0
 
         self.start_step = 0
@@ -175,43 +181,79 @@ class TrainingSetup:
             is_main=dist_utils.is_main())
 
     # ---------------------------------------------------------------- data
-    def next_prompts(self, k: int):
-        """k encoded prompts (too-long ones are filtered, counted, and replaced by the next examples)."""
+    def _load_train(self, spec: str):
+        d = self.cfg.data
+        ds = load_data(self.cfg, spec)
+        if d.max_train_examples:
+            ds.examples = ds.examples[: d.max_train_examples]
+        if ds.skipped:
+            print(f"data: skipped {len(ds.skipped)} bad records of {spec} (first: {ds.skipped[0]})")
+        return ds
+
+    def source_metrics(self, samples) -> dict:
+        """Per-source counts and pass rates of a mixture run (nothing for a single training set)."""
+        return source_metrics(self.stream, samples) if isinstance(self.stream, MixtureStream) else {}
+
+    def next_examples(self, k: int) -> list:
+        """The next k examples of the global stream, identical on every rank (collective).
+
+        Too-long prompts (image tokens counted) and, with data.on_error=skip, records that fail at use are
+        filtered, counted and replaced by the next examples. Each rank encodes a contiguous share of the
+        candidates (kept in `prompt_cache`); the uids it had to drop, and any error, are gathered so every
+        rank keeps the same examples or raises together.
+        """
         from uec_vlm.prompts import build_prompts
 
-        prompts, examples = [], []
+        out: list = []
         skip = self.cfg.data.on_error == "skip"
-        while len(prompts) < k:
-            batch = self.stream.next(k - len(prompts))
+        while len(out) < k:
+            batch = self.stream.next(k - len(out))
+            errors: list[str] = []
+            dropped: list[str] = []
             bad: list[tuple[str, str]] = []
-            kept, dropped = build_prompts(batch, self.processor, template=self.cfg.prompt.template,
-                                          image_budget=self.image_budget,
-                                          max_prompt_length=self.cfg.prompt.max_prompt_length,
-                                          bad=bad if skip else None)
-            for uid, reason in bad:  # data.on_error=skip also covers records that fail only at use
-                print(f"data: skipped {uid} at use ({reason})")
-            self.bad_at_use.extend(uid for uid, _ in bad)
-            if dropped:
-                self.filtered_prompts.extend(dropped)
-            if dropped or bad:
+            with dist_utils.rank_local(errors):
+                share = [batch[i] for i in dist_utils.block(len(batch), self.world, self.rank)]
+                kept, dropped = build_prompts(share, self.processor, template=self.cfg.prompt.template,
+                                              image_budget=self.image_budget,
+                                              max_prompt_length=self.cfg.prompt.max_prompt_length,
+                                              bad=bad if skip else None)
+                self.prompt_cache.update((p.uid, p) for p in kept)
+            parts = dist_utils.gather_checked((dropped, bad), errors)
+            too_long = {uid for d, _ in parts for uid in d}
+            failed = [(uid, reason) for _, b in parts for uid, reason in b]
+            for uid, reason in failed:  # data.on_error=skip also covers records that fail only at use
+                if dist_utils.is_main():
+                    print(f"data: skipped {uid} at use ({reason})")
+            self.bad_at_use.extend(uid for uid, _ in failed)
+            gone = too_long | {uid for uid, _ in failed}
+            if gone:
+                self.filtered_prompts.extend(ex.uid for ex in batch if ex.uid in too_long)
                 if len(set(self.filtered_prompts) | set(self.bad_at_use)) >= len(self.train_set):
                     raise ValueError(f"no usable prompt left in {self.cfg.data.train}: {len(self.filtered_prompts)} "
                                      f"exceed prompt.max_prompt_length={self.cfg.prompt.max_prompt_length} (image "
                                      f"tokens included), {len(self.bad_at_use)} failed at use")
-            by_uid = {ex.uid: ex for ex in batch}
-            prompts.extend(kept)
-            examples.extend(by_uid[p.uid] for p in kept)
-        return prompts, examples
+            out.extend(ex for ex in batch if ex.uid not in gone)
+        return out
+
+    def prompt_for(self, example):
+        """The encoded prompt of an example that passed the filters (built here if another rank did)."""
+        from uec_vlm.prompts import build_prompt
+
+        if example.uid not in self.prompt_cache:
+            self.prompt_cache[example.uid] = build_prompt(
+                example, self.processor, template=self.cfg.prompt.template, image_budget=self.image_budget)
+        return self.prompt_cache[example.uid]
 
     def next_group_id(self, count: int) -> int:
-        """Unique group ids across the run (two copies of one prompt never share a group)."""
+        """First of `count` run-unique group ids; a global counter, identical on every rank."""
         first = self.group_counter
         self.group_counter += count
-        return first * self.world + self.rank if self.world > 1 else first
+        return first
 
-    def sampling_seed(self) -> int:
-        self.rollout_calls += 1
-        return (self.cfg.trainer.seed * 1_000_003 + self.rollout_calls * 7919 + self.rank) % (2**31)
+    def sampling_seed(self, group_id: int) -> int:
+        """Seed of a generation call whose first prompt has `group_id`: a function of the run seed and the
+        global group id only, so a prompt's samples do not depend on which rank generates them."""
+        return (self.cfg.trainer.seed * 1_000_003 + group_id * 7919 + 12_345) % (2**31)
 
     def peak_memory_gb(self) -> float:
         if torch.cuda.is_available():
@@ -230,7 +272,6 @@ class TrainingSetup:
             "py_rng": self.py_rng.getstate(),
             "torch_gen": self.torch_gen.get_state(),
             "group_counter": self.group_counter,
-            "rollout_calls": self.rollout_calls,
             "updates": self.updates,
             "filtered_prompts": list(self.filtered_prompts),
             "bad_at_use": list(self.bad_at_use),
@@ -262,7 +303,7 @@ class TrainingSetup:
         self.control.load_state_dict(ts["control"])
         self.py_rng.setstate(ts["py_rng"])
         self.torch_gen.set_state(ts["torch_gen"])
-        self.group_counter, self.rollout_calls, self.updates = ts["group_counter"], ts["rollout_calls"], ts["updates"]
+        self.group_counter, self.updates = ts["group_counter"], ts["updates"]
         self.filtered_prompts = list(ts.get("filtered_prompts", []))
         self.bad_at_use = list(ts.get("bad_at_use", []))
         self.start_step = int(read_checkpoint_meta(ckpt)["step"])

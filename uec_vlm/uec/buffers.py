@@ -132,3 +132,20 @@ class ReplayBuffer:
 def should_replay(step: int, freq: int) -> bool:
     """True on every ``freq``-th training step (steps counted from 1); freq <= 0 disables replay."""
     return freq > 0 and step > 0 and step % freq == 0
+
+
+REPLAY_TRIGGERS = ("steps", "updates")
+
+
+def replay_due(step: int, updates: int, freq: int, trigger: str = "steps", *, updated: bool = False) -> bool:
+    """Whether the replay update is due after rollout step `step` (1-based) with `updates` updates so far.
+
+    "steps" (released code): every `freq`-th rollout step, whether or not that step updated.
+    "updates": right after every `freq`-th update (only on a step that updated). The caller also needs
+    the replay buffer to hold at least n0 samples.
+    """
+    if trigger == "steps":
+        return should_replay(step, freq)
+    if trigger == "updates":
+        return updated and should_replay(updates, freq)
+    raise ValueError(f"uec.replay.trigger must be one of {REPLAY_TRIGGERS}, got {trigger!r}")
