@@ -85,7 +85,6 @@ COMMANDS: dict[str, Check] = {
     "uec-vlm demo --publish docs/demo": run(TINY_DEMO + " --publish published"),
     # --- docs/evaluation.md
     "uec-vlm eval CONFIG [key=value ...]": usage(),
-    "uec-vlm eval score SPEC RESPONSES.jsonl --out DIR [--mode official|strict] [--k 1,4]": usage(),
     "uec-vlm eval compare RUN_A RUN_B [--k 1,4] [--out cmp.json]": run("uec-vlm eval compare RUN_A RUN_B --k 1,2 --out cmp.json"),
     "uec-vlm eval view RUN [--out page.html]": run("uec-vlm eval view RUN --out page.html"),
     "uec-vlm eval CONFIG": usage(),
@@ -124,6 +123,22 @@ COMMANDS: dict[str, Check] = {
     "uec-vlm eval configs/models/qwen2_5_vl_7b.yaml model.path=runs/geo3k_uec_7b/checkpoints/step_120 "
     "eval.suite=[geometry3k:test@/data/geometry3k] eval.n=8 eval.ks=[1,4,8]": config(),
     "uec-vlm sft CONFIG [key=value ...]": usage(),
+    # --- added by other issues (data mixtures, contamination, parity, multi-node)
+    "uec-vlm data overlap --train SPEC... --eval SPEC...": usage(),
+    "uec-vlm data overlap --train A B --eval C D E": usage(),
+    "uec-vlm train uec configs/models/qwen2_5_vl_3b.yaml configs/data/geo3k_geoqa_mix.yaml "
+    "'data.train=[geometry3k:train@/data/geometry3k, geoqa_r1v:train@/data/geoqa_r1v]' 'data.train_weights=[1, 2]'":
+        config(),
+    "python bench/overlap_precision.py": not_in_ci("a measurement script; its results are in docs/data_zoo.md"),
+    "uec-vlm eval score SPEC RESPONSES.jsonl --out DIR [--mode official|strict|boxed] [--k 1,4] [--extracted] "
+    "[--timeout 5]": usage(),
+    "uec-vlm eval score mathvision:test@../shared/real-samples/mathvision "
+    "../shared/real-samples/official-outputs/mathvision/Gemini-Pro-CoT.jsonl --out /tmp/mv_gemini": not_in_ci(
+        "needs the real upstream samples in ../shared, absent in CI (their tests skip without them)"),
+    "python -m evals.parity --shared ../shared --write docs/evaluation.md": not_in_ci(
+        "needs the real upstream outputs in ../shared, absent in CI"),
+    "torchrun --nproc_per_node=N [--nnodes=M --node_rank=i --master_addr=...] -m uec_vlm.cli train uec ...": not_in_ci(
+        "several processes and nodes; multi-process training runs with gloo in tests/trainer"),
     # --- docs/hardening.md
     "uec-vlm --debug ...": usage(),
     "uec-vlm train": usage(),
