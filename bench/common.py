@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "runs" / "bench"
 # The tiny Qwen2.5-VL at three sizes (text hidden, layers, heads); parameter counts are measured and printed.
 SIZES: dict[str, tuple[int, int, int]] = {"0.2M": (64, 2, 4), "3M": (256, 4, 4), "20M": (512, 8, 8)}
+# Only the vLLM-vs-HF generation comparison (bench/vllm_vs_hf.py) goes this far.
+LARGE_SIZES: dict[str, tuple[int, int, int]] = {"100M": (1024, 10, 16)}
 THREADS = "2"
 
 
@@ -44,9 +46,10 @@ def model_dir(size: str, max_image_tokens: int = 256) -> Path:
     """Build (once) and return the tiny Qwen2.5-VL checkpoint of `size` (a key of SIZES)."""
     from uec_vlm.models.tiny import make_tiny_model
 
-    if size not in SIZES:
-        raise ValueError(f"unknown bench model size {size!r}; choose one of {', '.join(SIZES)}")
-    hidden, layers, heads = SIZES[size]
+    shapes = SIZES | LARGE_SIZES
+    if size not in shapes:
+        raise ValueError(f"unknown bench model size {size!r}; choose one of {', '.join(shapes)}")
+    hidden, layers, heads = shapes[size]
     out = CACHE / "models" / f"qwen2_5_vl-{size}-img{max_image_tokens}"
     if not (out / "config.json").is_file():
         make_tiny_model("qwen2_5_vl", out, hidden_size=hidden, num_layers=layers, num_heads=heads,

@@ -18,6 +18,7 @@ import generation  # noqa: E402
 import scaling  # noqa: E402
 import step_profile  # noqa: E402
 import uec_vs_grpo  # noqa: E402
+import vllm_vs_hf  # noqa: E402
 import vs_trl  # noqa: E402
 from common import CACHE, ROOT, SIZES, Workload, run_child  # noqa: E402
 
@@ -129,6 +130,10 @@ every sample re-running its prompt and images in the training forward (now one p
 control puts it in the loss). With activation checkpointing the KV cache is unavailable in training, so
 that row keeps the per-sample forward (0.73).
 """
+    # The vLLM section is written by bench/vllm_vs_hf.py (it needs vLLM installed): keep it.
+    old = DOC.read_text() if DOC.exists() else ""
+    if vllm_vs_hf.START in old:
+        doc += "\n" + old[old.index(vllm_vs_hf.START):old.index(vllm_vs_hf.END) + len(vllm_vs_hf.END)] + "\n"
     if DOC.exists():  # bench/busy_machine.py owns its section: keep it
         from busy_machine import current_section
 

@@ -348,9 +348,51 @@ def fraction(rng):
                    f"{frac.numerator}/{frac.denominator}", "expression", draw, {"parts": n, "shaded": k})
 
 
+def _colour_sequence(rng: random.Random, k: int) -> list[str]:
+    """k colour names, neighbours distinct (so every boundary is visible)."""
+    names = [rng.choice(list(COLOURS))]
+    while len(names) < k:
+        c = rng.choice(list(COLOURS))
+        if c != names[-1]:
+            names.append(c)
+    return names
+
+
+def _stripes_problem(rng: random.Random, k: int) -> Problem:
+    """k vertical colour bands with jittered boundaries; the answer lists their colours left to right."""
+    names = _colour_sequence(rng, k)
+    # Boundaries on a 1/20 grid: two different keys never draw the same picture (held-out by pixels too).
+    cuts = tuple(round((i / k + rng.uniform(-0.4, 0.4) / k) * 20) / 20 for i in range(1, k))
+
+    def draw(size):
+        img, d, _, lw = _canvas(size)
+        lo, hi = size * 0.1, size * 0.9
+        edges = [lo] + [lo + c * (hi - lo) for c in cuts] + [hi]
+        for name, x0, x1 in zip(names, edges, edges[1:]):
+            d.rectangle([x0, size * 0.2, x1, size * 0.8], fill=COLOURS[name], outline=INK, width=lw)
+        return img
+
+    return Problem(f"stripes{k}", (tuple(names), cuts), "List the colours of the stripes from left to right.",
+                   ", ".join(names), "list", draw, {"colours": names})
+
+
+def stripes2(rng):
+    """Level 4 (compositional): 2 bands, 20 colour sequences; a sample is right only if every colour is."""
+    return _stripes_problem(rng, 2)
+
+
+def stripes3(rng):
+    return _stripes_problem(rng, 3)
+
+
+def stripes4(rng):
+    return _stripes_problem(rng, 4)
+
+
 TEMPLATES: dict[int, tuple[Callable[[random.Random], Problem], ...]] = {
     0: (colour, shape_name),
     1: (sides_easy, count_circles, square_perimeter, diameter),
     2: (triangle_angle, rect_area, largest, supplementary),
     3: (hypotenuse, isosceles, fraction, count_mixed, sides_hard),
+    4: (stripes2, stripes3, stripes4),
 }

@@ -18,9 +18,10 @@ from data_zoo.geodraw import TEMPLATES
 from data_zoo.registry import register_adapter
 
 SPLIT_BUCKETS = {"train": frozenset(range(0, 8)), "validation": frozenset({8}), "test": frozenset({9})}
-# Level 0 (pure perception: colour, shape name) is opt-in (`difficulty=0` or `templates=`): the default mix
-# is levels 1-3, whose numbers live only in the diagram.
-DIFFICULTY_WEIGHTS = {0: 0.4, 1: 0.4, 2: 0.35, 3: 0.25}
+# Level 0 (pure perception: colour, shape name) and level 4 (compositional: the colour of every stripe, left
+# to right, all needed for a correct answer; the exploration test-bed of docs/testbed.md) are opt-in
+# (`difficulty=0`/`4` or `templates=`): the default mix is levels 1-3, whose numbers live only in the diagram.
+DIFFICULTY_WEIGHTS = {0: 0.4, 1: 0.4, 2: 0.35, 3: 0.25, 4: 0.3}
 DEFAULT_LEVELS = (1, 2, 3)
 MAX_ATTEMPTS = 200
 
@@ -102,8 +103,9 @@ def _int_option(options: dict, key: str, default: int) -> int:
 
 
 @register_adapter("synthgeo", splits=tuple(SPLIT_BUCKETS), default_split="train", role="train/eval",
-                  licence="this project", kinds=("choice", "integer", "expression"), subsets=("difficulty", "template"),
-                  needs="nothing (generated); options n, seed, difficulty (0-3 or e.g. 0,1), size, "
+                  licence="this project", kinds=("choice", "integer", "expression", "list"),
+                  subsets=("difficulty", "template"),
+                  needs="nothing (generated); options n, seed, difficulty (0-4 or e.g. 0,1), size, "
                         "templates (e.g. largest,sides)")
 def load(split: str, root: str | None, options: dict) -> Iterable[Example]:
     """Procedural geometry problems (PIL diagrams), generated on the fly."""
@@ -112,7 +114,7 @@ def load(split: str, root: str | None, options: dict) -> Iterable[Example]:
     try:
         difficulty = [int(x) for x in raw.split(",")] if raw else None
     except ValueError as e:
-        raise DataError(f"synthgeo option difficulty={raw!r} must be 1-3 or a comma list") from e
+        raise DataError(f"synthgeo option difficulty={raw!r} must be 0-4 or a comma list") from e
     templates = [t for t in options.pop("templates", "").split(",") if t]
     if root is not None or options:
         raise DataError(f"synthgeo takes no folder and no options other than n, seed, difficulty, size, "

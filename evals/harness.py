@@ -148,8 +148,11 @@ def _complete_ids(records: list[dict], n: int) -> set[str]:
     return {pid for pid, samples in have.items() if samples >= set(range(n))}
 
 
-def run_eval(cfg, *, model=None, processor=None) -> dict:
+def run_eval(cfg, *, model=None, processor=None, backend=None) -> dict:
     """Evaluate `cfg.model.path` (or the given model) on `cfg.eval.suite`; writes the run folder.
+
+    `backend`: an already-built generation backend for `model` (e.g. a running vLLM engine); by default one
+    is built from `rollout.backend`.
 
     Returns the report summary on rank 0 and {} on other ranks.
     """
@@ -194,7 +197,8 @@ def run_eval(cfg, *, model=None, processor=None) -> dict:
     if model is None:
         model, processor = build_model(cfg)
     model.eval()
-    backend = build_backend(cfg, model, processor)  # rollout.backend: hf, or vllm when installed
+    if backend is None:
+        backend = build_backend(cfg, model, processor)  # rollout.backend: hf, or vllm when installed
     shard_file = out / (SAMPLES_FILE if world == 1 else SHARD_PATTERN.format(rank=rank))
     sink = _AppendSink(shard_file)
     budget = ImageBudget(cfg.prompt.min_pixels, cfg.prompt.max_pixels)

@@ -7,7 +7,7 @@ Every field's `help` is what `uec-vlm config --help-fields` prints; keep them ac
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 
 def f(default, help: str, **kw):  # noqa: A002 - `help` mirrors TRL/argparse naming
@@ -56,14 +56,17 @@ class PromptConfig:
 
 @dataclass
 class RolloutConfig:
-    backend: Literal["hf", "vllm"] = f("hf", "Generation backend: `hf` (transformers, shared prefill) or `vllm` (GPU, needs the vllm extra).")
+    backend: Literal["hf", "vllm"] = f("hf", "Generation backend: `hf` (transformers, shared prefill) or `vllm` (`pip install uec-vlm[vllm]` on GPUs, `make setup-vllm` on CPU; docs/vllm.md).")
     n: int = f(5, "Samples per prompt (the GRPO group size).")
     temperature: float = f(1.0, "Sampling temperature.")
     top_p: float = f(0.99, "Nucleus sampling threshold (UEC-RL uses 0.99).")
     top_k: int = f(0, "Top-k sampling (0 = off).")
     max_new_tokens: int = f(512, "Response length limit; hitting it marks the sample truncated.")
     prompts_per_batch: int = f(8, "Prompts generated together by the hf backend.")
-    vllm_gpu_memory_utilization: float = f(0.5, "vLLM KV-cache memory fraction (vllm backend only).")
+    vllm_gpu_memory_utilization: float = f(0.5, "vLLM: fraction of GPU memory the engine may take (weights + KV cache); leave the rest to training when colocated.")
+    vllm_tensor_parallel_size: int = f(1, "vLLM: GPUs one engine spans; > 1 needs vllm_weight_sync=path (unverified).")
+    vllm_sleep: bool = f(False, "vLLM colocation: the engine sleeps between rollouts (weights to host RAM, KV cache freed) so training gets the GPU memory back. GPU only (unverified).")
+    vllm_weight_sync: Literal["tensors", "path"] = f("tensors", "vLLM weight push after each update: `tensors` (in-process reload) or `path` (a safetensors file the engine reloads; for engines in other processes).")
 
 
 @dataclass
@@ -111,15 +114,27 @@ class OverlongConfig:
 
 
 @dataclass
+class NoisyRolloutConfig:
+    enabled: bool = f(False, "NoisyRollout (arXiv 2504.13055): part of each group is generated from Gaussian-perturbed images; every sample is trained on the clean image.")
+    n_noisy: int = f(0, "Rollouts per prompt generated from the perturbed image (of rollout.n; the paper: half).")
+    noise_std: float = f(0.3, "Initial std of the Gaussian pixel noise, in [0, 1] pixel units.")
+    anneal_steps: int = f(0, "Noise std decays linearly to 0 over this many training steps (0 = constant).")
+
+
+@dataclass
 class AlgoConfig:
-    advantage: str = f("grpo", "Advantage estimator: `grpo` (group mean/std), `drgrpo` (no std), `rloo`, or a registered name.")
+    advantage: str = f("grpo", "Advantage estimator: `grpo` (group mean/std), `drgrpo` (no std), `rloo`, `reinforce_pp_baseline`, `passk_max`, `passk`, or a registered name.")
+    policy_loss: str = f("ppo_clip", "Per-token policy loss: `ppo_clip`, `gspo` (sequence-level ratio), `cispo` (clipped IS weight), `ce_gppo` (bounded gradients of clipped tokens), or a registered name.")
+    top_entropy_quantile: float = f(1.0, "Train only on the top fraction of tokens by entropy (arXiv 2506.01939: 0.2); 1.0 = every token.")
+    params: dict[str, dict[str, Any]] = f({}, "Keyword parameters of the selected registered algorithms, keyed by name, e.g. `algo.params.passk.k=4`; checked against the function's signature at load.")
+    modules: list[str] = f([], "Python modules to import so that their algorithms register (your own algorithms outside uec_vlm/algos).")
     loss_agg: Literal["token-mean", "seq-mean-token-mean", "seq-mean-token-sum-norm"] = f("token-mean", "Loss aggregation over tokens.")
     clip_low: float = f(0.2, "PPO lower clip epsilon.")
     clip_high: float = f(0.2, "PPO upper clip epsilon (DAPO clip-higher: 0.28).")
     dual_clip: float | None = f(3.0, "Dual-clip constant c for negative advantages (null disables).")
     kl_coef: float = f(0.0, "KL-to-reference loss coefficient; the reference model is loaded only when > 0.")
     kl_kind: Literal["k1", "k2", "k3"] = f("k3", "KL estimator (k3 = low_var_kl as in verl/EasyR1).")
-    entropy_control: str = f("none", "`none`, `bonus`, `aer`, `kl_cov`, `clip_cov`, `entropy_adv`.")
+    entropy_control: str = f("none", "`none`, `bonus`, `aer`, `kl_cov`, `clip_cov`, `entropy_adv`, `skywork`, `entropic`, or a registered name (parameters of the last three in algo.params.<name>).")
     entropy_coef: float = f(0.0, "Fixed entropy bonus coefficient (entropy_control=bonus).")
     aer: AERConfig = field(default_factory=AERConfig, metadata={"help": "AER-style adaptive entropy controller."})
     kl_cov: KLCovConfig = field(default_factory=KLCovConfig, metadata={"help": "KL-Cov settings."})
@@ -129,6 +144,7 @@ class AlgoConfig:
     max_resample_rounds: int = f(3, "Cap on extra generation rounds for dynamic sampling.")
     overlong: OverlongConfig = field(default_factory=OverlongConfig, metadata={"help": "DAPO overlong shaping."})
     reward_scale: Literal["01", "pm1"] = f("01", "Accuracy reward as {0,1} or {-1,+1} (DAPO).")
+    noisy_rollout: NoisyRolloutConfig = field(default_factory=NoisyRolloutConfig, metadata={"help": "NoisyRollout: rollouts on perturbed images."})
 
 
 @dataclass
@@ -183,6 +199,7 @@ class SFTConfig:
 class TrainerConfig:
     steps: int = f(100, "Rollout steps (each samples prompts_per_step prompts).")
     prompts_per_step: int = f(8, "Prompts sampled per step and per rank (the global batch is this x the number of ranks).")
+    rollout_token_budget: int = f(0, "Stop once this many response tokens were generated in all (rollouts, UEC exploration, DAPO resampling; summed over ranks); 0 = off. Equal-budget studies set it with trainer.steps as a cap.")
     ppo_epochs: int = f(1, "Passes over each update batch.")
     mini_batch_size: int = f(0, "Samples per optimizer step and per rank (global: this x ranks; 0 = the whole update batch).")
     micro_batch_size: int = f(8, "Samples per forward/backward (gradient accumulation, normalised by token count).")
@@ -262,6 +279,9 @@ def validate(cfg: Config) -> Config:
     ks_bad = [k for k in cfg.eval.ks if k < 1 or k > (1 if cfg.eval.greedy else cfg.eval.n)]
     if ks_bad:
         problems.append(f"eval.ks {ks_bad} must satisfy 1 <= k <= eval.n ({cfg.eval.n}{', greedy forces n=1' if cfg.eval.greedy else ''})")
+    from uec_vlm.algos.rules import check_algo_config  # the algorithms' own rules live next to them
+
+    problems.extend(check_algo_config(cfg))
     if cfg.trainer.micro_batch_size < 1:
         problems.append("trainer.micro_batch_size must be >= 1")
     if cfg.trainer.prompts_per_step < 1:

@@ -40,7 +40,7 @@ RULES: dict[str, Rule] = {
     "prompt.min_pixels": _ge(1), "prompt.max_pixels": _ge(1), "prompt.max_prompt_length": _ge(1),
     "rollout.top_p": _in(0, 1, lo_open=True),
     "rollout.top_k": _ge(0), "rollout.max_new_tokens": _ge(1), "rollout.prompts_per_batch": _ge(1),
-    "rollout.vllm_gpu_memory_utilization": _in(0, 1, lo_open=True),
+    "rollout.vllm_gpu_memory_utilization": _in(0, 1, lo_open=True), "rollout.vllm_tensor_parallel_size": _ge(1),
     "reward.timeout_s": _gt(0), "reward.workers": _ge(1), "reward.correct_threshold": _in(0, 1, lo_open=True),
     "algo.clip_low": _in(0, 1, hi_open=True), "algo.clip_high": _ge(0), "algo.dual_clip": _gt(1),
     "algo.kl_coef": _ge(0), "algo.entropy_coef": _ge(0), "algo.max_resample_rounds": _ge(0),

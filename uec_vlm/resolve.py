@@ -51,7 +51,8 @@ def _check_extras(cfg: Config) -> str | None:
              "trainer.wandb=true": (cfg.trainer.wandb, "wandb", "logging")}
     for key, (wanted, module, extra) in needs.items():
         if wanted and importlib.util.find_spec(module) is None:
-            return f"{key} needs the {module} package: pip install 'uec-vlm[{extra}]' (or turn it off)"
+            cpu = " on GPUs, `make setup-vllm` on CPU" if module == "vllm" else ""
+            return f"{key} needs the {module} package: pip install 'uec-vlm[{extra}]'{cpu} (or turn it off)"
     return None
 
 

@@ -57,7 +57,7 @@ def test_difficulty_filter_and_spec():
     assert {e.metadata["difficulty"] for e in ds} <= {2, 3} and {e.split for e in ds} == {"test"}
     assert [e.answer for e in ds] == [e.answer for e in generate(7, 1, "test", [2, 3])]
     with pytest.raises(DataError, match="difficulty"):
-        generate(3, 0, difficulty=4)
+        generate(3, 0, difficulty=9)
     with pytest.raises(DataError, match="unknown split 'dev'"):
         load_dataset("synthgeo:dev?n=3")
     with pytest.raises(DataError, match="other than n, seed"):

@@ -1,8 +1,13 @@
 """RL algorithms as pure tensor functions: advantages, policy losses, KL, entropy controls, DAPO pieces.
 
 Registries (add your own with ``@REGISTRY.register("name")``): ``ADVANTAGES``, ``POLICY_LOSSES``,
-``KL_ESTIMATORS``, ``ENTROPY_CONTROLS``. See docs/algorithms.md for the exact rules.
+``KL_ESTIMATORS``, ``ENTROPY_CONTROLS``, and ``CONFIG_RULES`` for config-load checks. Every module of
+this package is imported here, so a new algorithm is one new file (see README, "Add your own algorithm").
+See docs/algorithms.md for the exact rules.
 """
+
+import importlib
+import pkgutil
 
 from .advantages import ADVANTAGES, broadcast_to_tokens, compute_advantages, register_advantage
 from .aggregate import AGG_MODES, aggregate, masked_mean
@@ -29,6 +34,10 @@ from .policy_loss import (
     ppo_clip_token_loss,
 )
 from .registry import Registry
+
+# Every other module of this package registers its algorithms on import: a new algorithm is one new file.
+for _mod in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_mod.name}")
 
 __all__ = [
     "ADVANTAGES", "AGG_MODES", "ENTROPY_CONTROLS", "KL_ESTIMATORS", "POLICY_LOSSES", "AdaptiveEntropy",

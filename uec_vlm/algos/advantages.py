@@ -8,6 +8,8 @@ Statistics are computed in float64 and the result is cast back to ``rewards.dtyp
 
 from __future__ import annotations
 
+import inspect
+
 import torch
 
 from .groups import check_same_length, group_index, group_sum
@@ -64,10 +66,17 @@ def rloo_advantage(rewards: torch.Tensor, group_ids: torch.Tensor, *, eps: float
 
 
 def compute_advantages(
-    name: str, rewards: torch.Tensor, group_ids: torch.Tensor, *, eps: float = 1e-6
+    name: str, rewards: torch.Tensor, group_ids: torch.Tensor, *, eps: float = 1e-6,
+    lengths: torch.Tensor | None = None, **params,
 ) -> torch.Tensor:
-    """Look ``name`` up in ``ADVANTAGES`` and run it. [N], [N] -> [N]."""
-    return ADVANTAGES.get(name)(rewards, group_ids, eps=eps)
+    """Look ``name`` up in ``ADVANTAGES`` and run it with ``params`` (algo.params.<name>). [N], [N] -> [N].
+
+    ``lengths`` [N] (response tokens) is passed only to estimators that declare a ``lengths`` parameter.
+    """
+    fn = ADVANTAGES.get(name)
+    if lengths is not None and "lengths" in inspect.signature(fn).parameters:
+        params["lengths"] = lengths
+    return fn(rewards, group_ids, eps=eps, **params)
 
 
 def broadcast_to_tokens(advantages: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

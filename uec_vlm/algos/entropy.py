@@ -3,11 +3,13 @@
 Contract (the trainer calls, in this order; ``actor_loss`` in ``objective.py`` does steps 2-4):
 
 1. once per training step, before the update: ``control.observe(mean_entropy)`` with the token-mean
-   full-vocabulary entropy of the step's rollout batch (only AER uses it);
+   full-vocabulary entropy of the step's rollout batch (AER, Skywork and EntroPIC use it; the trainer
+   averages it over ranks so every rank's controller state is identical);
 2. per micro-batch: ``advantages = control.shape_advantages(advantages [N, T], entropy [N, T], mask)``
    (Entropy-Adv changes advantages; the rest return them unchanged);
 3. the per-token loss comes from ``POLICY_LOSSES[control.policy_loss]`` called with
-   ``**control.policy_loss_kwargs()`` (KL-Cov and Clip-Cov replace the PPO-clip token loss);
+   ``**control.policy_loss_kwargs()`` (KL-Cov and Clip-Cov replace the PPO-clip token loss), then is
+   multiplied by ``control.token_weights(advantages, old_logp, mask)`` when that is not None (EntroPIC);
 4. ``loss = loss - control.bonus(entropy, mask, pass_rate=..., agg=...)`` (fixed bonus and AER add an
    entropy term; ``entropy`` must then carry gradient, i.e. be computed from the policy logits).
 
@@ -43,6 +45,17 @@ class EntropyControl:
 
     def policy_loss_kwargs(self) -> dict[str, Any]:
         return {}
+
+    def token_weights(
+        self, advantages: torch.Tensor, old_logp: torch.Tensor, mask: torch.Tensor
+    ) -> torch.Tensor | None:
+        """Per-token loss weights [N, T] (detached), or None for none (EntroPIC re-weights tokens)."""
+        return None
+
+    @property
+    def needs_observation(self) -> bool:
+        """True for controls that override ``observe``: the trainer then measures the batch entropy first."""
+        return type(self).observe is not EntropyControl.observe
 
     def bonus(
         self,

@@ -16,6 +16,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report-only", action="store_true", help="aggregate the finished runs, train nothing")
     parser.add_argument("--no-report", action="store_true", help="train and evaluate, but write no report")
     parser.add_argument("--list", action="store_true", help="print the runs and whether each is finished")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="train nothing: sample N responses per held-out problem from the warm start and write "
+                             "its pass-rate histogram and Pass@k-vs-k curve (REPORT_DIR/profile/)")
 
 
 def run(args) -> int:
@@ -27,6 +30,11 @@ def run(args) -> int:
             for seed in spec.seeds:
                 done = (spec.run_dir(method, seed) / "eval" / "summary.json").is_file()
                 print(f"{method}/seed{seed}\t{'finished' if done else 'to do'}\t{spec.run_dir(method, seed)}")
+        return 0
+    if args.profile:
+        from uec_vlm.study.profile import profile_study
+
+        print(f"profile: {profile_study(spec, args.profile)}")
         return 0
     if not args.report_only:
         from uec_vlm.study.runner import run_study

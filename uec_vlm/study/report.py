@@ -171,7 +171,9 @@ def write_study_report(study: dict, out_dir: str | Path, *, header: list[str] | 
                   "Per run, then mean ± std over seeds: optimizer updates (replays not counted); hard_share = share "
                   "of a step's prompts with no correct rollout; explore_success = share of explored hard prompts "
                   "that got a correct sample; retained_share = share of samples kept by retention; "
-                  "train_pass_rate_end = rollout pass rate over the last 10 steps.", "", *diag]
+                  "train_pass_rate_end = rollout pass rate over the last 10 steps; steps and rollout_tokens = training steps "
+                  "run and response tokens generated (equal across methods under trainer.rollout_token_budget).", "",
+                  *diag]
     lines += ["## Curves", "", "Mean over seeds with a ±1 std band.", ""]
     lines += [f"![{p.stem}]({p.name})" for p in pngs] + [f"- {n}" for n in fig_notes] + [""]
     if notes.strip():

@@ -15,7 +15,7 @@ from evals.metrics import pass_at_k
 from evals.samples import SAMPLES_FILE, read_samples
 from uec_vlm.trainer.run_dir import read_metrics
 
-CURVE_PREFIXES = ("reward/", "entropy/", "response/", "uec/", "val/", "actor/updated")
+CURVE_PREFIXES = ("reward/", "entropy/", "response/", "uec/", "val/", "actor/updated", "perf/rollout_tokens")
 
 
 @dataclass

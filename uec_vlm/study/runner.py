@@ -75,6 +75,17 @@ def warm_start(spec: StudySpec, base_model: str, log: Log = print) -> str | dict
     return out[seeds[0]] if spec.warm_start == "shared" else out
 
 
+def budget_spent(run_dir: Path, cfg, step: int) -> bool:
+    """True when the run stopped at `step` because trainer.rollout_token_budget was reached (its last metrics)."""
+    from uec_vlm.trainer.run_dir import read_metrics
+
+    budget = cfg.trainer.rollout_token_budget
+    if not budget or not (run_dir / "metrics.jsonl").is_file():
+        return False
+    rows = [m for m in read_metrics(run_dir / "metrics.jsonl") if m["step"] == step]
+    return bool(rows) and rows[-1].get("perf/rollout_tokens", 0.0) >= budget
+
+
 def execute(plan: RunPlan, log: Log = print) -> Path:
     """Train one run (unless its final checkpoint exists), then evaluate that checkpoint. Returns eval_dir."""
     from evals.harness import run_eval
@@ -86,14 +97,14 @@ def execute(plan: RunPlan, log: Log = print) -> Path:
     times_path = plan.run_dir / RUN_TIMES_FILE
     times = json.loads(times_path.read_text()) if times_path.is_file() else {}
     found = list_checkpoints(plan.run_dir) if plan.run_dir.is_dir() else []
-    if not found or found[-1][0] < cfg.trainer.steps:
+    if not found or (found[-1][0] < cfg.trainer.steps and not budget_spent(plan.run_dir, cfg, found[-1][0])):
         log(f"[{plan.key}] training ({cfg.trainer.steps} steps) in {plan.run_dir}")
         t0 = time.perf_counter()
         train(cfg)
         times["train_s"] = times.get("train_s", 0.0) + time.perf_counter() - t0
         found = list_checkpoints(plan.run_dir)
     step, final = found[-1]
-    if step != cfg.trainer.steps:
+    if step != cfg.trainer.steps and not budget_spent(plan.run_dir, cfg, step):
         raise RuntimeError(f"[{plan.key}] latest checkpoint {final} is step {step}, expected trainer.steps="
                            f"{cfg.trainer.steps}; delete {plan.run_dir} or restore the steps setting")
     log(f"[{plan.key}] held-out eval of {final}")

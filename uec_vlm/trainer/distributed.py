@@ -24,7 +24,8 @@ class RankFailure(RuntimeError):
 
 
 def is_distributed() -> bool:
-    return dist.is_available() and dist.is_initialized()
+    # World size 1 counts as not distributed: an in-process vLLM engine creates such a group by itself.
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 
 def world_size() -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -37,6 +37,9 @@ class UpdateSettings:
     max_new_tokens: int | None = None
     grad_clip: float = 1.0
     importance_correction: bool = False
+    policy_loss: str = "ppo_clip"
+    policy_loss_kwargs: dict = field(default_factory=dict)
+    top_entropy_quantile: float = 1.0
 
 
 def minibatches(n: int, size: int, rng: random.Random) -> list[list[int]]:
@@ -184,7 +187,9 @@ def policy_update(model, optimizer, scheduler, samples: list[Sample], *, setting
                     kl_coef=settings.kl_coef, kl_kind=settings.kl_kind, agg=settings.loss_agg,
                     global_tokens=global_tokens, global_seqs=global_seqs, max_len=settings.max_new_tokens,
                     token_weights=None if weights is None else weights.to(device), pass_rate=pr,
-                    generator=generator,
+                    generator=generator, policy_loss=settings.policy_loss,
+                    policy_loss_kwargs=settings.policy_loss_kwargs,
+                    top_entropy_quantile=settings.top_entropy_quantile,
                 )
                 # A non-finite loss still goes through backward: every rank must run the same collectives.
                 finite = finite and bool(torch.isfinite(loss))
