@@ -139,6 +139,30 @@ COMMANDS: dict[str, Check] = {
         "needs the real upstream outputs in ../shared, absent in CI"),
     "torchrun --nproc_per_node=N [--nnodes=M --node_rank=i --master_addr=...] -m uec_vlm.cli train uec ...": not_in_ci(
         "several processes and nodes; multi-process training runs with gloo in tests/trainer"),
+    # --- the family study, vLLM (docs/study_family.md, docs/vllm*.md, docs/benchmarks.md)
+    "uec-vlm study family --profile 32": study_list(),
+    "uec-vlm study family": study_list(),
+    "uec-vlm study family seeds=[0,1] common.trainer.rollout_token_budget=60000": study_list(),
+    "uec-vlm study family --run grpo/seed0": study_list(),
+    "uec-vlm train clipped_grpo.yaml model.path=...": usage(),
+    "pip install 'uec-vlm[vllm]'": not_in_ci("installs a package"),
+    "pip install -e '.[vllm]'": not_in_ci("installs a package"),
+    "pip check": not_in_ci("checks the installed environment, not the project"),
+    "make setup": not_in_ci("part of `make test`, which is CI itself"),
+    "make setup-vllm": not_in_ci(".ci/run runs it before the tests (installs vLLM's CPU build)"),
+    "python bench/gpu_vllm_grpo_uec.py": not_in_ci("needs a GPU"),
+    "python bench/vllm_vs_hf.py": not_in_ci("needs vLLM and minutes of timing; results in docs/benchmarks.md"),
+    "uec-vlm train uec configs/models/qwen2_5_vl_3b.yaml rollout.backend=vllm": config(),
+    "uec-vlm eval configs/models/qwen2_5_vl_3b.yaml model.path=RUN/checkpoints/step_N rollout.backend=vllm": config(),
+    "uec-vlm make-tiny-model runs/tiny128 --hidden-size 128": run(),
+    "uec-vlm train uec model.path=runs/tiny128 rollout.backend=vllm trainer.steps=2 trainer.prompts_per_step=2 "
+    "rollout.n=4 rollout.max_new_tokens=8 \"data.train=synthgeo:train?n=8&seed=0\" \"data.val=synthgeo:test?n=2&seed=0\" "
+    "uec.explore_n=4 prompt.template=direct prompt.max_prompt_length=512 trainer.output_dir=runs/tiny_vllm": not_in_ci(
+        "needs vLLM (tests/vllm runs the vLLM paths after make setup-vllm)"),
+    "uec-vlm eval model.path=runs/tiny_vllm/checkpoints/step_2 rollout.backend=vllm "
+    "\"eval.suite=[synthgeo:test?n=3&seed=0]\" eval.greedy=true eval.max_new_tokens=8 prompt.template=direct "
+    "eval.output_dir=runs/tiny_vllm_eval": not_in_ci("needs vLLM and the run above"),
+    "uec-vlm eval ... rollout.backend=vllm": usage(),
     # --- docs/hardening.md
     "uec-vlm --debug ...": usage(),
     "uec-vlm train": usage(),
