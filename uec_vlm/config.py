@@ -83,13 +83,13 @@ class AERConfig:
     tau: float = f(0.4, "Target entropy H* = tau * H0 (H0 = entropy of the initial policy).")
     eta: float = f(0.01, "Step size of the global coefficient: alpha <- clip(alpha + eta * (H* - H_t), 0, alpha_max).")
     alpha_init: float = f(0.0, "Initial global coefficient.")
-    alpha_max: float = f(0.05, "Upper bound of the global coefficient.")
+    alpha_max: float = f(0.01, "Upper bound of the global coefficient.")
     rho: float = f(1.0, "Only prompts with group accuracy < rho receive the bonus (1.0 = all unsolved prompts).")
 
 
 @dataclass
 class KLCovConfig:
-    ratio: float = f(2e-3, "Fraction of valid tokens (top by covariance) that get the KL penalty.")
+    ratio: float = f(2e-4, "Fraction of valid tokens (top by covariance) that get the KL penalty (verl default; the paper uses 2e-3 for 7B).")
     beta: float = f(1.0, "Coefficient of |logp - old_logp| on the selected tokens.")
 
 
