@@ -42,7 +42,8 @@ bench: setup
 	$(PY) -m pip install -q -e ".[dev,bench]"
 	$(PY) bench/run_all.py
 
-# The checked-in multi-seed study (docs/study/): GRPO vs DAPO vs UEC and UEC ablations, 3 seeds, CPU.
+# The multi-seed study: GRPO vs DAPO vs UEC and UEC ablations, 3 seeds, CPU; report in runs/study/synthgeo/report/
+# (the checked-in docs/study/ is regenerated with `uec-vlm study synthgeo report_dir=docs/study`).
 study: setup
 	$(VENV)/bin/uec-vlm study synthgeo
 

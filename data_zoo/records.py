@@ -104,7 +104,8 @@ def guarded(rows: Iterable[Any], convert: Callable[[Any], Example], id_of: Calla
 
 
 def resolve_image_path(rel: str, bases: list) -> str:
-    """The first base folder in which relative path `rel` exists, else its path under the first base.
+    """The first base folder in which relative path `rel` exists; else its path under the first base
+    where its folder exists, else under the first base.
 
     Upstream releases disagree on what image paths are relative to (the JSON's folder or the repo root),
     so every candidate is tried; the fallback keeps the error message pointing at a concrete file.
@@ -114,6 +115,11 @@ def resolve_image_path(rel: str, bases: list) -> str:
     for base in bases:
         candidate = os.path.join(os.fspath(base), rel)
         if os.path.exists(candidate):
+            return os.path.normpath(candidate)
+    # Missing file: name it where its folder exists (DIR/images/95.jpg, not DIR/data/images/95.jpg).
+    for base in bases:
+        candidate = os.path.join(os.fspath(base), rel)
+        if os.path.isdir(os.path.dirname(candidate)):
             return os.path.normpath(candidate)
     return os.path.normpath(os.path.join(os.fspath(bases[0]), rel))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,8 +84,20 @@ def register_adapter(name: str, *, splits: Sequence[str] = (), default_split: st
 def _import(module: str, what: str) -> None:
     try:
         importlib.import_module(module)
+        return
+    except ModuleNotFoundError as e:
+        # `python -m` puts the current folder on sys.path, the `uec-vlm` script does not: look there too,
+        # so `--adapter-module my_adapters` finds ./my_adapters.py either way.
+        if e.name != module.split(".")[0] or "" in sys.path or os.getcwd() in sys.path:
+            raise DataError(f"cannot import {what} {module!r}: {type(e).__name__}: {e}") from e
     except Exception as e:  # a user module may fail in any way while importing; name it
         raise DataError(f"cannot import {what} {module!r}: {type(e).__name__}: {e}") from e
+    sys.path.append(os.getcwd())
+    try:
+        importlib.import_module(module)
+    except Exception as e:
+        raise DataError(f"cannot import {what} {module!r} (also looked in {os.getcwd()}): "
+                        f"{type(e).__name__}: {e}") from e
 
 
 def _discover() -> None:

@@ -70,9 +70,10 @@ def compare_runs(
     return out
 
 
-def format_comparison(result: dict) -> str:
-    """A markdown table of `compare_runs` output."""
-    lines = ["| benchmark | metric | A | B | B - A | 95% CI | p | problems |", "|---|---|---|---|---|---|---|---|"]
+def format_comparison(result: dict, labels: tuple[str, str] = ("A", "B")) -> str:
+    """A markdown table of `compare_runs` output; `labels` name the two runs (e.g. before, after)."""
+    a, b = labels
+    lines = [f"| benchmark | metric | {a} | {b} | {b} - {a} | 95% CI | p | problems |", "|---|---|---|---|---|---|---|---|"]
     for name, e in result.items():
         if name.startswith("_"):
             continue

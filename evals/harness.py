@@ -60,21 +60,19 @@ def sample_records(example, completions, grades) -> list[dict]:
 
 
 def generate_records(backend, processor, examples, *, name: str, params_for, template: str, image_budget,
-                     max_prompt_length: int, mode: str, sink=None, progress: bool = True,
+                     max_prompt_length: int, mode: str, sink=None, progress: str | None = None,
                      timeout_s: float = 5.0) -> tuple[list[dict], list[str]]:
     """Sample and score every example, one prompt at a time. Returns (records, ids filtered as too long).
 
     `params_for(example) -> SamplingParams` (seeded per problem); `sink(lines: str)` persists each prompt's
-    records as soon as they are scored.
+    records as soon as they are scored; `progress`: the label of a progress bar (None: no bar).
     """
-    from tqdm import tqdm
-
+    from uec_vlm.progress import bar
     from uec_vlm.prompts import PromptTooLong, build_prompt
 
     records: list[dict] = []
     too_long: list[str] = []
-    bar = tqdm(examples, desc=name, unit="problem", disable=not progress, file=sys.stderr, dynamic_ncols=True)
-    for ex in bar:
+    for ex in (bar(examples, desc=progress, unit="problem", leave=True) if progress else examples):
         try:
             prompt = build_prompt(ex, processor, template=template, image_budget=image_budget,
                                   max_prompt_length=max_prompt_length)
@@ -225,7 +223,7 @@ def run_eval(cfg, *, model=None, processor=None, backend=None) -> dict:
             _, too_long = generate_records(backend, processor, todo[rank::world], name=name, params_for=params_for,
                                            template=cfg.prompt.template, image_budget=budget,
                                            max_prompt_length=cfg.prompt.max_prompt_length, mode=e.mode,
-                                           sink=sink, progress=dist_utils.is_main(),
+                                           sink=sink, progress=name if dist_utils.is_main() else None,
                                            timeout_s=cfg.reward.timeout_s)
             too_long_all[name] = too_long
     finally:
@@ -293,7 +291,7 @@ def make_validation_fn(cfg, processor, examples, *, name: str = "val"):
         records, too_long = generate_records(backend, processor, examples, name=name, params_for=params_for,
                                       template=cfg.prompt.template, image_budget=budget,
                                       max_prompt_length=cfg.prompt.max_prompt_length, mode="official",
-                                      progress=False, timeout_s=cfg.reward.timeout_s)
+                                      progress=f"validate {name} (step {step})", timeout_s=cfg.reward.timeout_s)
         per_problem: dict[str, list[bool]] = {}
         for r in records:
             per_problem.setdefault(r["id"], []).append(r["correct"])

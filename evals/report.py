@@ -22,6 +22,8 @@ from evals import benchmarks as rules
 from evals.metrics import bootstrap_ci, pass_at_k_per_problem
 
 CURVE_POINTS_MAX = 64
+# Breakdowns for sources without a benchmark rule (synthgeo and the like), when their metadata has them.
+GENERIC_SUBSETS = ("template", "difficulty")
 
 
 def parse_ks(text: str) -> list[int]:
@@ -118,7 +120,7 @@ def benchmark_summary(
     }
     members: dict[str, dict[str, list[int]]] = {}
     for i, ex in enumerate(problems):
-        for key, value in rules.subset_keys(ex).items():
+        for key, value in (rules.subset_keys(ex) or rules.metadata_subsets(ex, GENERIC_SUBSETS)).items():
             for v in value if isinstance(value, list) else [value]:
                 members.setdefault(key, {}).setdefault(v, []).append(i)
     for key in sorted(members):
@@ -129,6 +131,9 @@ def benchmark_summary(
     summary["curve"] = {
         str(k): float(pass_at_k_per_problem(ns, cs, k).mean())
         for k in range(1, min(n_min, CURVE_POINTS_MAX) + 1)
+    }
+    summary["curve_ci"] = {
+        k: list(bootstrap_ci(pass_at_k_per_problem(ns, cs, int(k)), n_boot=n_boot, seed=seed)) for k in summary["curve"]
     }
     return summary
 
@@ -150,7 +155,8 @@ def _markdown(summary: dict) -> str:
     lines = [f"# Evaluation summary (mode: {summary['mode']})", ""]
     for key, value in (summary.get("extra_info") or {}).items():
         lines.append(f"- {key}: {value}")
-    lines += ["", "Pass@k in percent with 95% bootstrap intervals over problems.", ""]
+    lines += ["", "Pass@k in percent with 95% bootstrap intervals over problems. Every sample, with its image and "
+              "extracted answer: `uec-vlm eval view RUN` (view.html).", "", "![Pass@k](pass_at_k.png)", ""]
     head = ["benchmark", "scoring", "problems", "samples/problem"] + [f"Pass@{k}" for k in ks]
     head += ["format %", "truncated %", "mean tokens"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -201,26 +207,36 @@ def _write_csvs(run_dir: str, summary: dict) -> None:
 
 
 def _plot(run_dir: str, summary: dict) -> None:
-    import matplotlib
+    """Pass@k against k (log2 axis, a labelled tick at every k measured) with 95% bootstrap bands."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FixedLocator, NullLocator
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import matplotlib.ticker
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for name, b in summary["benchmarks"].items():
+    fig = Figure(figsize=(6.4, 4.2), layout="constrained")
+    ax = fig.subplots()
+    all_ks: set[int] = set()
+    for i, (name, b) in enumerate(summary["benchmarks"].items()):
         ks = [int(k) for k in b["curve"]]
-        ax.plot(ks, [100 * v for v in b["curve"].values()], marker="o", label=name)
-    ax.set_xlabel("k (samples)")
+        all_ks.update(ks)
+        ax.plot(ks, [100 * v for v in b["curve"].values()], "o-", color=f"C{i}", label=name, markersize=4)
+        ci = b.get("curve_ci") or {}
+        if ci:
+            ax.fill_between(ks, [100 * ci[str(k)][0] for k in ks], [100 * ci[str(k)][1] for k in ks],
+                            color=f"C{i}", alpha=0.2, linewidth=0)
+    ticks = sorted(all_ks)
+    if len(ticks) > 12:  # keep the labels readable: powers of two and the largest k
+        ticks = sorted({k for k in ticks if k & (k - 1) == 0} | {ticks[-1]})
+    if len(all_ks) > 1:
+        ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xticklabels([str(k) for k in ticks])
+    ax.set_ylim(0, 100)
+    ax.set_xlabel("k (samples per problem)")
     ax.set_ylabel("Pass@k (%)")
-    ax.set_xscale("log", base=2)
-    ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
-    ax.set_title("Unbiased Pass@k")
+    ax.set_title("Unbiased Pass@k, 95% bootstrap interval over problems")
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+    fig.legend(fontsize=8, loc="outside lower center", ncols=min(3, len(summary["benchmarks"])))
     fig.savefig(os.path.join(run_dir, "pass_at_k.png"), dpi=120)
-    plt.close(fig)
 
 
 def write_report(

@@ -72,6 +72,12 @@ def _one_line(e: BaseException) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from uec_vlm.progress import bars_enabled
+    from uec_vlm.threads import apply_thread_policy
+
+    apply_thread_policy()  # before any command imports torch
+    if not bars_enabled():  # libraries' bars too (transformers' "Loading weights"): tqdm reads TQDM_DISABLE
+        os.environ.setdefault("TQDM_DISABLE", "1")
     debug, argv = _debug_requested(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser()
     args = parser.parse_args(argv)

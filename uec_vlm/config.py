@@ -38,7 +38,7 @@ class DataConfig:
     train_weights: list[float] = f([], "Sampling weights of a data.train list, e.g. [1, 2]; empty = proportional to dataset size. Draws are seeded by trainer.seed, sharded over ranks and resumed exactly.")
     overlap_check: list[str] = f([], "Evaluation specs to compare with the training data at train start (image hash + question text; `data.val` and `eval.suite` stand for those settings); a warning names each one overlapped beyond data.overlap_threshold.")
     overlap_threshold: float = f(0.0, "Warn when more than this fraction of an overlap_check set matches a training item.")
-    val: str = f("synthgeo:test?n=100&seed=0", "Validation set spec ('' disables validation).")
+    val: str = f("auto", "Validation set spec; 'auto' = the validation split of data.train's adapter when it has one (else off, said at start); '' disables validation.")
     on_error: Literal["fail", "skip"] = f("fail", "Bad record policy: `fail` stops naming the record; `skip` drops it, counts it and reports the count.")
     adapter_modules: list[str] = f([], "Python modules to import so that their dataset adapters register (your own adapters).")
     shuffle: bool = f(True, "Shuffle the training set each epoch (seeded by trainer.seed).")
@@ -83,13 +83,13 @@ class AERConfig:
     tau: float = f(0.4, "Target entropy H* = tau * H0 (H0 = entropy of the initial policy).")
     eta: float = f(0.01, "Step size of the global coefficient: alpha <- clip(alpha + eta * (H* - H_t), 0, alpha_max).")
     alpha_init: float = f(0.0, "Initial global coefficient.")
-    alpha_max: float = f(0.05, "Upper bound of the global coefficient.")
+    alpha_max: float = f(0.01, "Upper bound of the global coefficient.")
     rho: float = f(1.0, "Only prompts with group accuracy < rho receive the bonus (1.0 = all unsolved prompts).")
 
 
 @dataclass
 class KLCovConfig:
-    ratio: float = f(2e-3, "Fraction of valid tokens (top by covariance) that get the KL penalty.")
+    ratio: float = f(2e-4, "Fraction of valid tokens (top by covariance) that get the KL penalty (verl default; the paper uses 2e-3 for 7B).")
     beta: float = f(1.0, "Coefficient of |logp - old_logp| on the selected tokens.")
 
 
@@ -214,7 +214,7 @@ class TrainerConfig:
     val_temperature: float = f(0.5, "Validation temperature (UEC-RL: 0.5); 0 = greedy.")
     max_bad_steps: int = f(3, "Stop after this many skipped steps with NaN/inf loss or gradients.")
     dist_timeout_s: float = f(1800.0, "torchrun: time-out of every collective (s); must exceed the longest rank-local phase (a step's generation).")
-    console: bool = f(True, "Live console table.")
+    console: bool = f(True, "One console line per step (ETA, reward, accuracy, entropy, length, validation), and a warning for steps without an optimizer update.")
     tensorboard: bool = f(True, "TensorBoard event files under output_dir/events.")
     wandb: bool = f(False, "Log to Weights & Biases (needs the logging extra).")
     wandb_project: str = f("uec-vlm", "wandb project.")

@@ -19,6 +19,7 @@ import torch
 from transformers.cache_utils import Cache, DynamicLayer
 from transformers.modeling_layers import GradientCheckpointingLayer
 
+from uec_vlm.models.kv_cache import cache_kwargs
 from uec_vlm.prompts import PromptInputs
 
 
@@ -252,13 +253,13 @@ def forward_prefix_shared(model, prompts: Sequence[PromptInputs], owner: Sequenc
     pos = (start + torch.arange(t_len, device=device)[None, :]).unsqueeze(0).expand(3, -1, -1)
     recorded = Cache(layer_class_to_replicate=_PromptKV)
     with _cache_through_checkpointing(model):
-        out = model(input_ids=ids, attention_mask=mask, position_ids=position_ids, past_key_values=recorded,
-                    use_cache=True, logits_to_keep=1, **extra)
+        out = model(input_ids=ids, attention_mask=mask, position_ids=position_ids, use_cache=True,
+                    logits_to_keep=1, **cache_kwargs(model, recorded), **extra)
         logits = out.logits[:, -1:].index_select(0, rows)
         if t_len > 1:
             shared = Cache(layers=[_SharedPrefixKV(layer.keys, layer.values, rows) for layer in recorded.layers])
             out2 = model(input_ids=comp[:, :-1], attention_mask=full_mask[:, :-1], position_ids=pos[:, :, :-1],
-                         past_key_values=shared, use_cache=True)
+                         use_cache=True, **cache_kwargs(model, shared))
             logits = torch.cat([logits, out2.logits], dim=1)
     logp, entropy = _token_stats(logits, comp, 1.0, with_entropy, entropy_grad)
     return logp, entropy, comp_mask.to(logp.dtype)

@@ -75,6 +75,43 @@ def _registry_problem(key: str, registry, name: str) -> str | None:
     return None
 
 
+AUTO_VAL_SPLITS = ("validation", "val", "dev")
+AUTO_VAL_MAX_N = 100  # synthgeo generates as many as asked: validate on at most this many
+
+
+def resolve_val_spec(val: str, train: str | list[str], adapter_modules=()) -> tuple[str, str]:
+    """(validation spec or "", a sentence saying what validates and why) for `data.val` = SPEC, "" or "auto".
+
+    auto: the held-out split of the training data's own adapter (validation, val or dev; never test), with
+    the same options and root (synthgeo's `n` capped at 100); off, saying so, when it has none.
+    """
+    if val != "auto":
+        return val, f"{val} (data.val)" if val else "off (data.val is empty)"
+    if isinstance(train, list):
+        return "", "off: data.val=auto and data.train is a mixture; set data.val=SPEC to validate during training"
+    from urllib.parse import urlencode
+
+    from data_zoo.example import DataError
+    from data_zoo.registry import adapters
+    from data_zoo.spec import parse_spec
+
+    table = adapters(adapter_modules)
+    try:
+        spec = parse_spec(train, frozenset(table))
+    except DataError:  # loading data.train reports it
+        spec = None
+    split = next((s for s in AUTO_VAL_SPLITS if spec and spec.kind == "adapter" and s in table[spec.name].splits),
+                 None)
+    if split is None:
+        return "", (f"off: data.val=auto and {train} has no validation split of its own; "
+                    "set data.val=SPEC to validate during training")
+    options = dict(spec.options)
+    if spec.name == "synthgeo":
+        options["n"] = str(min(int(options.get("n", AUTO_VAL_MAX_N)), AUTO_VAL_MAX_N))
+    chosen = f"{spec.name}:{split}" + (f"?{urlencode(options)}" if options else "") + (f"@{spec.root}" if spec.root else "")
+    return chosen, f"{chosen} (data.val=auto: the validation split of data.train)"
+
+
 def resolve_names(cfg: Config, *, datasets: tuple[str, ...] = ("data.train", "data.val"),
                   model: bool = True) -> Config:
     """Check every name `cfg` refers to; raises one ConfigError listing all that do not resolve.
@@ -105,7 +142,8 @@ def resolve_names(cfg: Config, *, datasets: tuple[str, ...] = ("data.train", "da
             problems.append(f"data.adapter_modules: {e}")
             mods = []
     train = cfg.data.train if isinstance(cfg.data.train, list) else [cfg.data.train]  # a list is a mixture
-    specs = {"data.train": train, "data.val": [cfg.data.val] if cfg.data.val else [],
+    val = resolve_val_spec(cfg.data.val, cfg.data.train, mods)[0] if cfg.data.val == "auto" else cfg.data.val
+    specs = {"data.train": train, "data.val": [val] if val else [],
              "eval.suite": list(cfg.eval.suite)}
     for key in datasets:
         for i, spec in enumerate(specs[key]):

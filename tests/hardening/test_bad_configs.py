@@ -38,7 +38,7 @@ RANGE_AND_CROSS_FIELD = [
     (["model.lora_dropout=1.0"], "model.lora_dropout=1.0 is out of range: must be in [0, 1)"),
     (["model.device=gpu"], "model.device='gpu' is out of range: must be auto, cpu, cuda, cuda:N"),
     (["uec.replay.freq=0"], "uec.replay.freq=0 is out of range: must be >= 1"),
-    (["algo.aer.alpha_init=0.1"], "algo.aer.alpha_init (0.1) > algo.aer.alpha_max (0.05)"),
+    (["algo.aer.alpha_init=0.1"], "algo.aer.alpha_init (0.1) > algo.aer.alpha_max (0.01)"),
     (["algo.clip_cov.lb=5"], "algo.clip_cov.lb (5.0) must be < algo.clip_cov.ub (5.0)"),
     (["algo.overlong.enabled=true", "algo.overlong.buffer=1000"],
      "algo.overlong.buffer (1000) must be <= rollout.max_new_tokens (512)"),

@@ -60,7 +60,7 @@ def test_bad_study_configs_name_the_key(change, message):
 def test_checked_in_study_loads_with_overrides():
     spec = load_study("synthgeo", ["seeds=[0]", "common.trainer.steps=3"])
     assert list(spec.methods) == ["grpo", "dapo", "uec", "uec_no_explore", "uec_no_retention", "uec_no_replay"]
-    assert spec.baseline == "grpo" and spec.seeds == [0] and spec.report_dir == Path("docs/study")
+    assert spec.baseline == "grpo" and spec.seeds == [0] and spec.report_dir == Path("runs/study/synthgeo/report")
     plan = spec.plan("uec_no_replay", 0, "m")
     cfg = load_config(plan.sources, plan.overrides)
     assert cfg.trainer.steps == 3 and cfg.uec.enabled and not cfg.uec.replay.enabled and cfg.rollout.n == 8

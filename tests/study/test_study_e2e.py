@@ -69,7 +69,7 @@ def test_micro_study_runs_resumes_and_reports(tmp_path, tiny_qwen2_5_vl_dir, cap
     assert cmp["diff_per_seed"] == pytest.approx([pass1("uec_no_replay", s) - pass1("grpo", s) for s in (0, 1)])
     final = report["methods"]["grpo"]["final"]["synthgeo_test"]["pass@1"]
     assert final["per_seed"] == pytest.approx({"0": pass1("grpo", 0), "1": pass1("grpo", 1)})
-    assert "val/pass@1" in report["methods"]["grpo"]["best_val"]
+    assert "val/synthgeo_validation/pass@1" in report["methods"]["grpo"]["best_val"]  # named after data.val
     assert report["methods"]["uec_no_replay"]["sec_per_step"]["n"] == 2
     for name in ("report.md", "reward.png", "response_length.png", "difficulty.png"):
         assert (spec.report_dir / name).is_file(), name

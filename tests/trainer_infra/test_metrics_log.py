@@ -47,7 +47,7 @@ def test_logger_writes_jsonl_tensorboard_and_console(tmp_path):
         logger.log(2, {"reward/overall": 0.75, "entropy/mean": 1.25})
     assert out.getvalue() == (
         "step 1/10 | 4.00 s/step | eta 36s | reward 0.250 | entropy 1.500\n"
-        "step 2/10 | 3.00 s/step | eta 24s | reward 0.750 | entropy 1.250\n"
+        "step 2/10 | 2.00 s/step | eta 16s | reward 0.750 | entropy 1.250\n"
     )
     assert (tmp_path / "metrics.jsonl").read_text() == (
         '{"step": 1, "reward/overall": 0.25, "entropy/mean": 1.5}\n'
@@ -93,14 +93,37 @@ def test_missing_tensorboard_is_a_one_line_notice(tmp_path, monkeypatch):
         "tensorboard is not installed: TensorBoard logging is off (pip install tensorboard)\n"
         "step 1/2 | 2.00 s/step | eta 2s | reward 1.000\n"
     )
-    assert list((tmp_path / "events").iterdir()) == []
+    assert not (tmp_path / "events").exists()  # no empty folders
+
+
+def test_eta_leaves_out_warm_up_and_validation_and_warns_on_update_free_steps(tmp_path):
+    out = io.StringIO()
+    clock = FakeClock()
+    with MetricsLogger(tmp_path, total_steps=10, stream=out, clock=clock, tensorboard=False) as logger:
+        clock.now += 50.0  # validation before training, logged at step 0: not a step
+        logger.log(0, {"val/geo/pass@1": 0.25, "time/validate": 50.0})
+        clock.now += 9.0  # warm-up step: 6 s of set-up, 3 s of compute
+        logger.log(1, {"actor/updated": 0.0, "uec/buffer_size": 40, "time/step": 3.0})
+        clock.now += 2.0
+        logger.log(2, {"actor/updated": 1.0})
+        clock.now += 34.0  # 4 s of training, 30 s of validation
+        logger.log(3, {"actor/updated": 0.0, "time/validate": 30.0})
+    assert out.getvalue() == (
+        "step 0/10 | val/geo 0.250\n"
+        "step 1/10 | 3.00 s/step | eta 27s\n"
+        "warning: step 1 made no optimizer update: UEC's batch buffer holds 40 samples and updates once uec.n0 "
+        "are waiting\n"
+        "step 2/10 | 2.00 s/step | eta 16s\n"
+        "step 3/10 | 3.00 s/step | eta 21s\n"
+        "warning: step 3 made no optimizer update: no sample was kept for the update\n"
+    )
 
 
 def test_wandb_asked_but_missing_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "wandb", None)  # behaves as an uninstalled package
     with pytest.raises(RuntimeError, match="wandb package is not installed: pip install wandb"):
         MetricsLogger(tmp_path, total_steps=2, wandb=True, wandb_project="uec")
-    assert list((tmp_path / "events").iterdir()) == []
+    assert not (tmp_path / "events").exists()
 
 
 def test_wandb_offline_run_is_resumed_under_the_same_id(tmp_path, monkeypatch):
@@ -128,7 +151,7 @@ def test_non_main_rank_writes_nothing(tmp_path):
             logger.log(3, {"a": "x"})
     assert (tmp_path / "metrics.jsonl").read_text() == '{"step": 1, "a": 1}\n{"step": 2, "a": 2}\n'
     assert out.getvalue() == ""
-    assert list((tmp_path / "events").iterdir()) == []
+    assert not (tmp_path / "events").exists()
 
 
 def test_bad_total_steps(tmp_path):

@@ -13,7 +13,7 @@ from uec_vlm.trainer.run_dir import MetricsFileError, RunDir, clean_metrics, rea
 
 def test_creates_layout_and_writes_config_in_order(tmp_path):
     run = RunDir(tmp_path / "runs" / "a")
-    assert run.root.is_dir() and run.events_dir.is_dir()
+    assert run.root.is_dir() and not run.events_dir.exists()
     config = {"model": {"name": "tiny", "dtype": "bfloat16"}, "lr": 1e-6, "buckets": [0.2, 0.8], "wandb": None}
     path = run.write_config(config)
     assert path == run.root / "config.yaml"

@@ -116,7 +116,7 @@ class AdaptiveEntropy(EntropyControl):
     """
 
     def __init__(
-        self, tau: float = 0.4, eta: float = 0.01, alpha_init: float = 0.0, alpha_max: float = 0.05,
+        self, tau: float = 0.4, eta: float = 0.01, alpha_init: float = 0.0, alpha_max: float = 0.01,
         rho: float = 1.0,
     ):
         if not 0 < tau:

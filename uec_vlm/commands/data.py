@@ -16,8 +16,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--adapter-module", action="append", default=[], help="import this module first (repeatable)")
     p = sub.add_parser("show", help="print records and write their images as PNG")
     p.add_argument("spec")
-    p.add_argument("--n", type=int, default=3)
-    p.add_argument("--out", default="data_show", help="folder for the PNG files")
+    p.add_argument("--n", type=int, default=3, help="records to print")
+    p.add_argument("--start", type=int, default=0, help="skip this many records first")
+    p.add_argument("--on-error", choices=("fail", "skip"), default="fail", help="skip: leave bad records out")
+    p.add_argument("--out", default=None, help="also write the records' images as PNG files into this folder")
     p = sub.add_parser("validate", help="report every bad record (exit 1 if any)")
     p.add_argument("spec")
     p.add_argument("--no-images", action="store_true", help="do not decode images (faster, misses corrupt files)")
@@ -136,16 +138,22 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{name:12s} splits={splits}{hub}{use}\n             needs: {ad.needs}")
             return 0
         if args.data_command == "show":
-            ds = load_dataset(args.spec, adapter_modules=mods)
-            out = Path(args.out)
-            out.mkdir(parents=True, exist_ok=True)
-            for ex in list(ds)[: args.n]:
+            ds = load_dataset(args.spec, on_error=args.on_error, adapter_modules=mods)
+            out = Path(args.out) if args.out else None
+            if out is not None:
+                out.mkdir(parents=True, exist_ok=True)
+            for ex in list(ds)[args.start: args.start + args.n]:
                 files = []
-                for k, img in enumerate(ex.load_images()):
+                for k, img in enumerate(ex.load_images() if out is not None else []):
                     f = out / f"{ex.uid.replace('/', '_')}_{k}.png"
                     img.save(f)
                     files.append(str(f))
-                print(json.dumps(dict(_summary(ex), image_files=files), ensure_ascii=False, indent=1))
+                print(json.dumps(dict(_summary(ex), images=len(ex.images), image_files=files), ensure_ascii=False,
+                                 indent=1))
+            if ds.skipped:
+                print(f"{len(ds.skipped)} bad records skipped (uec-vlm data validate {args.spec} lists them)")
+            if out is None:
+                print("images not written (use --out DIR to write them as PNG files)")
             return 0
         if args.data_command == "validate":
             return _validate(args.spec, mods, check_images=not args.no_images,

@@ -3,6 +3,7 @@
     uec-vlm eval CONFIG [key=value ...]                 generate + score (evals.harness)
     uec-vlm eval score SPEC RESPONSES.jsonl --out DIR [--mode official|strict|boxed] [--k 1,4] [--extracted]
     uec-vlm eval compare RUN_A RUN_B [--k 1,4] [--out FILE.json]
+    uec-vlm eval view RUN [--out FILE.html]             one self-contained HTML page to browse the samples
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-HELP = "Evaluate: `eval CONFIG [overrides]`, `eval score SPEC RESPONSES.jsonl --out DIR`, `eval compare A B`."
+HELP = ("Evaluate: `eval CONFIG [overrides]`, `eval score SPEC RESPONSES.jsonl --out DIR`, `eval compare A B`, "
+        "`eval view RUN`.")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.description = __doc__
-    parser.add_argument("argv", nargs=argparse.REMAINDER, help="CONFIG [overrides] | score ... | compare ...")
+    parser.add_argument("argv", nargs=argparse.REMAINDER, help="CONFIG [overrides] | score ... | compare ... | view RUN")
 
 
 def _score_parser() -> argparse.ArgumentParser:
@@ -49,6 +51,26 @@ def _compare_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _view_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="uec-vlm eval view",
+                                description="Write one self-contained HTML page to browse an eval run's samples.")
+    p.add_argument("run", help="eval run folder (holds samples.jsonl)")
+    p.add_argument("--out", default=None, help="HTML file to write (default RUN/view.html)")
+    p.add_argument("--adapter-module", action="append", default=[], help="module registering a dataset adapter")
+    return p
+
+
+def _view(argv: list[str]) -> int:
+    from evals.view import build_view
+
+    a = _view_parser().parse_args(argv)
+    path, notes = build_view(a.run, a.out, adapter_modules=a.adapter_module)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"wrote {path}  (open it in a browser; filters: benchmark, subset, outcome, disagreement, search)")
+    return 0
+
+
 def _score(argv: list[str]) -> int:
     import os
 
@@ -59,6 +81,7 @@ def _score(argv: list[str]) -> int:
 
     a = _score_parser().parse_args(argv)
     ks = parse_ks(a.k)
+
     dataset = load_dataset(a.spec, require_image_files=False)
     # The harness's name for the same spec, so that `eval compare` pairs a scored file with a harness run.
     name = benchmark_name(a.spec)
@@ -110,6 +133,8 @@ def run(args) -> int:
             return _score(argv[1:])
         if argv[0] == "compare":
             return _compare(argv[1:])
+        if argv[0] == "view":
+            return _view(argv[1:])
     except (ValueError, FileNotFoundError) as e:
         print(f"uec-vlm eval {argv[0]}: {e}", file=sys.stderr)
         return 2

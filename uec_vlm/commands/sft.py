@@ -8,6 +8,12 @@ HELP = "Supervised warm start on a dataset's gold answers (sft.* keys); writes O
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = """examples:
+  uec-vlm sft demo model.path=runs/demo/tiny_model trainer.output_dir=runs/my_sft sft.steps=40
+  uec-vlm sft configs/models/qwen2_5_vl_3b.yaml configs/data/geometry3k.yaml sft.steps=500 trainer.output_dir=runs/g3k_sft
+
+keys: sft.steps, sft.lr, sft.batch_size, sft.response (uec-vlm config --fields); docs/training.md"""
     parser.add_argument("sources", nargs="+", metavar="CONFIG_OR_OVERRIDE",
                         help="preset names / YAML files, then key.sub=value overrides")
 
@@ -19,6 +25,7 @@ def sft(cfg) -> str:
     from uec_vlm.config import ConfigError
     from uec_vlm.config_loader import save_config
     from uec_vlm.prompts import ImageBudget
+    from uec_vlm.report import embed_plots
     from uec_vlm.resolve import resolve_names
     from uec_vlm.trainer.metrics_log import MetricsLogger
     from uec_vlm.trainer.run_dir import RunDir
@@ -36,7 +43,8 @@ def sft(cfg) -> str:
     data = [ex for spec, _ in train_specs(cfg.data.train, cfg.data.train_weights) for ex in load_data(cfg, spec)]
     run_dir = RunDir(cfg.trainer.output_dir)
     save_config(cfg, run_dir.config_path)
-    logger = MetricsLogger(run_dir, total_steps=cfg.sft.steps, console=cfg.trainer.console, tensorboard=False,
+    logger = MetricsLogger(run_dir, total_steps=cfg.sft.steps, console=cfg.trainer.console,
+                           tensorboard=cfg.trainer.tensorboard,
                            resume_step=0 if run_dir.last_step is not None else None)
     bad: list[tuple[str, str]] = []
     losses = run_sft(model, processor, list(data), steps=cfg.sft.steps, lr=cfg.sft.lr,
@@ -53,6 +61,7 @@ def sft(cfg) -> str:
     processor.save_pretrained(out)
     run_dir.write_summary({"sft_steps": cfg.sft.steps, "first_loss": losses[0], "last_loss": losses[-1],
                            "records_skipped_at_use": len(bad), "model": str(out)})
+    embed_plots(run_dir.root)
     return str(out)
 
 

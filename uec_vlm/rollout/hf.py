@@ -12,6 +12,7 @@ import torch
 from transformers import StaticCache
 
 from uec_vlm.logprobs import mrope_position_ids
+from uec_vlm.models.kv_cache import cache_kwargs, output_cache
 from uec_vlm.prompts import PromptInputs
 from uec_vlm.rollout.base import Completion, SamplingParams, banned_token_ids, stop_token_ids
 
@@ -97,8 +98,8 @@ class HFBackend:
         # A preallocated cache: a DynamicCache grows by torch.cat per layer per token (~25% of a step).
         cache = StaticCache(config=self.model.config, max_cache_len=ids.shape[1] + params.max_new_tokens)
         out = self.model(input_ids=ids, attention_mask=mask, position_ids=position_ids, use_cache=True,
-                         past_key_values=cache, logits_to_keep=1, **extra)
-        cache = out.past_key_values
+                         logits_to_keep=1, **cache_kwargs(self.model, cache), **extra)
+        cache = output_cache(out)
         if n > 1:
             _repeat_rows(cache, n)
         logits = out.logits[:, -1].repeat_interleave(n, dim=0)
@@ -129,8 +130,8 @@ class HFBackend:
             mask = torch.cat([mask, torch.ones((rows, 1), dtype=mask.dtype, device=device)], dim=1)
             pos = next_pos.unsqueeze(0).expand(3, -1, -1)
             out = self.model(input_ids=tok[:, None], attention_mask=mask, position_ids=pos,
-                             past_key_values=cache, use_cache=True)
-            cache, logits, next_pos = out.past_key_values, out.logits[:, -1], next_pos + 1
+                             use_cache=True, **cache_kwargs(self.model, cache))
+            cache, logits, next_pos = output_cache(out), out.logits[:, -1], next_pos + 1
         return self._completions(tokens.cpu(), logps.cpu(), len(prompts), n)
 
     def _completions(self, tokens, logps, num_prompts: int, n: int) -> list[list[Completion]]:

@@ -124,7 +124,7 @@ def _spawn(plans: list[RunPlan], spec: StudySpec, relaunch: list[str], log: Log)
     while waiting or running:
         while waiting and len(running) < spec.workers:
             plan = waiting.pop(0)
-            env = dict(os.environ)
+            env = dict(os.environ, UEC_VLM_SIBLINGS=str(spec.workers))  # threads: cores / workers
             if spec.devices:
                 env["CUDA_VISIBLE_DEVICES"] = spec.devices[slot % len(spec.devices)]
             slot += 1
@@ -176,6 +176,8 @@ def run_study(spec: StudySpec, *, only: str | None = None, relaunch: list[str] |
             raise ValueError("workers > 1 needs the study command's arguments (relaunch) to start child processes")
         _spawn(todo, spec, relaunch, log)
     else:
-        for plan in todo:
+        from uec_vlm.progress import bar
+
+        for plan in bar(todo, desc=f"study {spec.name}", unit="run", leave=True):
             execute(plan, log)
     return plans

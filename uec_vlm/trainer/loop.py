@@ -25,6 +25,7 @@ from uec_vlm.algos.advantages import compute_advantages
 from uec_vlm.algos.dapo import informative_groups, overlong_penalty
 from uec_vlm.algos.noisy_rollout import rollout_fn
 from uec_vlm.config import Config
+from uec_vlm.progress import bar
 from uec_vlm.trainer import distributed as dist_utils
 from uec_vlm.trainer.decisions import DecisionLog
 from uec_vlm.trainer.exchange import ensure_prompts, exchange_samples, fill_logprobs_global, share_values
@@ -87,7 +88,8 @@ class Trainer:
         local_idx: list[int] = []
         # NoisyRollout perturbs the images of part of each group (main rollouts only, not UEC exploration).
         generate = s.backend.generate if exploration else rollout_fn(s.backend, s.processor, self.cfg, self.step)
-        with dist_utils.gathered_for_generation(s.train_model), dist_utils.rank_local(errors):
+        with dist_utils.gathered_for_generation(s.train_model), dist_utils.rank_local(errors), \
+                bar(total=len(mine), desc="explore" if exploration else "rollout", unit="prompt") as progress:
             for c in range(mine.start, mine.stop, r.prompts_per_batch):
                 js = range(c, min(c + r.prompts_per_batch, mine.stop))
                 exs = [examples[idxs[j]] for j in js]
@@ -99,6 +101,7 @@ class Trainer:
                                     temperature=temperature, is_exploration=exploration)
                 local.extend(made)
                 local_idx.extend(idxs[first_j] for first_j in (x.group_id - first for x in made))
+                progress.update(len(js))
             with self.phase("reward"):
                 score_samples(local, s.reward_fn, self.cfg.reward.correct_threshold)
                 self._shape_rewards(local)

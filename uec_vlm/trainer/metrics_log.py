@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
+from uec_vlm.progress import StepTimer
 from uec_vlm.trainer.run_dir import RunDir, clean_metrics
 
 # (console label, metric key): the few numbers worth watching live; everything else is in the files.
@@ -24,6 +25,7 @@ CONSOLE_KEYS: tuple[tuple[str, str], ...] = (
     ("acc", "reward/accuracy"),
     ("entropy", "entropy/mean"),
     ("len", "response/length_mean"),
+    ("loss", "sft/loss"),
 )
 
 
@@ -63,6 +65,16 @@ def console_line(step: int, total_steps: int, sec_per_step: float | None, metric
     return " | ".join(parts)
 
 
+def no_update_warning(step: int, metrics: Mapping[str, float]) -> str:
+    """Why a step made no optimizer update (UEC's batch buffer still filling, or nothing retained)."""
+    if "uec/buffer_size" in metrics:
+        why = (f"UEC's batch buffer holds {int(metrics['uec/buffer_size'])} samples and updates once uec.n0 "
+               "are waiting")
+    else:
+        why = "no sample was kept for the update"
+    return f"warning: step {step} made no optimizer update: {why}"
+
+
 class MetricsLogger:
     """Logs each step to metrics.jsonl (fsync'd), TensorBoard `events/`, wandb (opt-in) and the console.
 
@@ -82,7 +94,10 @@ class MetricsLogger:
         is_main: False on non-zero ranks of a distributed run: nothing is written anywhere (no
             truncation, no JSONL, TensorBoard, wandb or console); `log` still validates the metrics.
 
-    Seconds per step is the mean wall time since the logger was created, over the steps run since then.
+    Seconds per step (for the ETA) is `progress.StepTimer`'s: the mean duration of the latest steps, the
+    first (warm-up) step left out once a second one is known, validation time (`time/validate`) excluded;
+    until then the first step's own `time/step` when logged (its wall time also holds the set-up).
+    A row with `actor/updated == 0` prints a warning line saying why no optimizer update happened.
     """
 
     def __init__(
@@ -117,8 +132,9 @@ class MetricsLogger:
             )
         self._wandb = self._init_wandb(wandb_project, wandb_config) if wandb and is_main else None
         self._tb = self._init_tensorboard(resume_step) if tensorboard and is_main else None
-        self._start_step = resume_step or 0
-        self._start_time = clock()
+        self._last_step = resume_step or 0
+        self._last_time = clock()
+        self._timer = StepTimer()
         self._closed = False
 
     def _init_wandb(self, project: str | None, config: Mapping[str, Any] | None):
@@ -151,10 +167,19 @@ class MetricsLogger:
         purge_step = resume_step + 1 if resume_step is not None else None
         return SummaryWriter(log_dir=str(self.run_dir.events_dir), purge_step=purge_step)
 
-    def seconds_per_step(self, step: int) -> float | None:
-        """Mean wall seconds per step since the logger started; None before the first new step."""
-        done = step - self._start_step
-        return (self._clock() - self._start_time) / done if done > 0 else None
+    def _time_step(self, step: int, values: Mapping[str, Any]) -> None:
+        now = self._clock()
+        if step > self._last_step:
+            spent = now - self._last_time - float(values.get("time/validate", 0.0))
+            per_step = max(0.0, spent) / (step - self._last_step)
+            if self._timer.first is None and "time/step" in values:
+                # The first step's wall time also holds set-up (prompt building, worker start-up): its own
+                # compute time is the better first estimate.
+                per_step = float(values["time/step"])
+            for _ in range(step - self._last_step):
+                self._timer.add(per_step)
+            self._last_step = step
+        self._last_time = now
 
     def log(self, step: int, metrics: Mapping[str, Any]) -> dict[str, Any]:
         """Record one step's metrics everywhere; None values are skipped. Returns the JSONL row."""
@@ -169,9 +194,12 @@ class MetricsLogger:
                 self._tb.add_scalar(key, value, global_step=row["step"])
         if self._wandb is not None:
             self._wandb.log(values, step=row["step"])
+        self._time_step(row["step"], values)
         if self.console:
-            line = console_line(row["step"], self.total_steps, self.seconds_per_step(row["step"]), values)
+            line = console_line(row["step"], self.total_steps, self._timer.seconds_per_step(), values)
             print(line, file=self.stream, flush=True)
+            if values.get("actor/updated") == 0:
+                print(no_update_warning(row["step"], values), file=self.stream, flush=True)
         return row
 
     def close(self) -> None:

@@ -166,7 +166,7 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
 
 
 class RunDir:
-    """The directory of one run. Creating it creates the root and `events/`.
+    """The directory of one run. Creating it creates the root (TensorBoard creates `events/` when it writes).
 
     `append_metrics` enforces non-decreasing steps, so a resumed run that forgot to truncate the
     metrics of the steps it re-runs fails loudly instead of writing the same steps twice.
@@ -175,7 +175,6 @@ class RunDir:
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
-        self.events_dir.mkdir(exist_ok=True)
         self._last_step: int | None = None
         if self.metrics_path.exists():
             rows = _parse_lines(self.metrics_path)

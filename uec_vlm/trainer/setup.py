@@ -137,8 +137,10 @@ class TrainingSetup:
         self.prompt_cache: dict[str, object] = {}  # uid -> encoded prompt built on this rank (cleared per step)
         if cfg.data.overlap_check and dist_utils.is_main():
             from data_zoo.overlap import contamination_warnings
+            from uec_vlm.resolve import resolve_val_spec
 
-            named = {"data.val": [cfg.data.val] if cfg.data.val else [], "eval.suite": list(cfg.eval.suite)}
+            val = resolve_val_spec(cfg.data.val, cfg.data.train, cfg.data.adapter_modules)[0]
+            named = {"data.val": [val] if val else [], "eval.suite": list(cfg.eval.suite)}
             specs = [x for s in cfg.data.overlap_check for x in named.get(s, [s])]
             for line in contamination_warnings(self.train_sets, specs, cfg.data.overlap_threshold,
                                                adapter_modules=cfg.data.adapter_modules):

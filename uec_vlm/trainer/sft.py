@@ -53,8 +53,8 @@ def run_sft(model, processor, examples, *, steps: int, lr: float, batch_size: in
     order: list[int] = []
     losses = []
     model.train()
-    t0 = time.perf_counter()
     for step in range(1, steps + 1):
+        t0 = time.perf_counter()
         if len(order) < batch_size:
             order += rng.sample(range(len(prompts)), len(prompts))
         idx, order = order[:batch_size], order[batch_size:]
@@ -72,7 +72,6 @@ def run_sft(model, processor, examples, *, steps: int, lr: float, batch_size: in
         opt.step()
         losses.append(total)
         if log is not None:
-            elapsed = time.perf_counter() - t0
-            log(step, {"sft/loss": total, "sft/eta_s": elapsed / step * (steps - step)})
+            log(step, {"sft/loss": total, "time/step": time.perf_counter() - t0})
     model.eval()
     return losses
