@@ -9,24 +9,14 @@ import pytest
 from uec_vlm.trainer.loop import Trainer
 from uec_vlm.trainer.run_dir import read_metrics
 
+# The shared tiny-run config (tests/conftest.py) with groups large enough for Pass@k and CISPO's token selection.
+FAMILY = ("rollout.n=4", "rollout.max_new_tokens=5", "trainer.micro_batch_size=8", "uec.explore_n=4", "uec.n0=8",
+          "trainer.save_every=1")
+
 
 @pytest.fixture
-def make_cfg(tiny_qwen2_5_vl_dir, tmp_path):
-    from uec_vlm.config_loader import load_config, split_cli_args
-
-    def build(*args, out=None):
-        sources, overrides = split_cli_args(list(args))
-        base = [
-            f"model.path={tiny_qwen2_5_vl_dir}", f"trainer.output_dir={out or tmp_path / 'run'}",
-            "trainer.steps=2", "trainer.prompts_per_step=2", "rollout.n=4", "rollout.max_new_tokens=5",
-            "rollout.prompts_per_batch=2", "data.train=synthgeo:train?n=16&seed=0", "data.val=",
-            "trainer.tensorboard=false", "trainer.console=false", "optim.lr=1e-3", "algo.kl_coef=0",
-            "prompt.template=direct", "reward.name=accuracy", "reward.weights={accuracy: 1.0}",
-            "trainer.micro_batch_size=8", "uec.explore_n=4", "uec.n0=8", "trainer.save_every=1",
-        ]
-        return load_config(sources, base + overrides)
-
-    return build
+def family_cfg(make_cfg):
+    return lambda *args, out=None: make_cfg(*FAMILY, *args, out=out)
 
 
 def _step_metrics(trainer, step):
@@ -39,28 +29,28 @@ def _step_metrics(trainer, step):
     (["passk", "algo.params.passk.k=2", "uec.enabled=true"], "uec/hard_prompts"),
     (["noisy_rollout", "algo.noisy_rollout.n_noisy=2", "algo.params={}"], "reward/pass_rate"),
 ])
-def test_family_member_trains(make_cfg, args, key):
-    trainer = Trainer(make_cfg(*args, "trainer.steps=1"))
+def test_family_member_trains(family_cfg, args, key):
+    trainer = Trainer(family_cfg(*args, "trainer.steps=1"))
     trainer.train()
     step = _step_metrics(trainer, 1)
     assert key in step and math.isfinite(step[key]), sorted(step)
     assert step.get("actor/skipped_steps", 0.0) == 0.0
 
 
-def test_entropic_state_is_restored_on_resume(make_cfg, tmp_path):
+def test_entropic_state_is_restored_on_resume(family_cfg, tmp_path):
     args = ["entropic"]
-    straight = Trainer(make_cfg(*args, "trainer.steps=2", out=tmp_path / "a"))
+    straight = Trainer(family_cfg(*args, "trainer.steps=2", out=tmp_path / "a"))
     straight.train()
-    Trainer(make_cfg(*args, "trainer.steps=1", out=tmp_path / "b")).train()
-    resumed = Trainer(make_cfg(*args, "trainer.steps=2", out=tmp_path / "b"))
+    Trainer(family_cfg(*args, "trainer.steps=1", out=tmp_path / "b")).train()
+    resumed = Trainer(family_cfg(*args, "trainer.steps=2", out=tmp_path / "b"))
     assert resumed.s.control.h0 is not None  # restored from the step-1 checkpoint, not re-captured
     resumed.train()
     assert resumed.s.control.state_dict() == pytest.approx(straight.s.control.state_dict())
     assert straight.s.control.h0 > 0 and straight.s.control.alpha != 0.0
 
 
-def test_token_budget_ends_the_run_and_a_resume_does_nothing(make_cfg, tmp_path):
-    cfg = make_cfg("grpo", "trainer.steps=50", "trainer.rollout_token_budget=40", out=tmp_path / "budget")
+def test_token_budget_ends_the_run_and_a_resume_does_nothing(family_cfg, tmp_path):
+    cfg = family_cfg("grpo", "trainer.steps=50", "trainer.rollout_token_budget=40", out=tmp_path / "budget")
     summary = Trainer(cfg).train()
     rows = read_metrics(tmp_path / "budget" / "metrics.jsonl")
     tokens = [r["perf/rollout_tokens"] for r in rows]
