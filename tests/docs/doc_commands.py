@@ -76,8 +76,6 @@ COMMANDS: dict[str, Check] = {
     "uec-vlm data": usage(),
     # --- docs/benchmarks.md, data_zoo.md, demo.md
     "python bench/run_all.py": not_in_ci("= make bench"),
-    "python bench/busy_machine.py --quick": not_in_ci("minutes of timing runs under load (the line that wrote the "
-                                                      "section)"),
     "huggingface-cli download": not_in_ci("hub download"),
     "uec-vlm data export": usage(),
     "uec-vlm demo": run(TINY_DEMO),
