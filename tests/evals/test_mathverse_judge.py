@@ -10,6 +10,18 @@ from data_zoo.example import Example
 from evals.benchmarks import mathverse_judge as mj
 
 
+def serve(handler):
+    """Start a local HTTP server for `handler` on a free port: (server, its /v1 base URL)."""
+    server = HTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/v1"
+
+
+def stop(server):
+    server.shutdown()
+    server.server_close()
+
+
 class Endpoint:
     """A tiny OpenAI-compatible server replying with scripted contents and recording each request."""
 
@@ -30,13 +42,10 @@ class Endpoint:
             def log_message(self, *args):
                 pass
 
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, self.url = serve(Handler)
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        stop(self.server)
 
 
 @pytest.fixture
@@ -124,13 +133,10 @@ class Redirecting:
             def log_message(self, *args):
                 pass
 
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, self.url = serve(Handler)
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        stop(self.server)
 
 
 class Recording:
@@ -152,13 +158,11 @@ class Recording:
             def log_message(self, *args):
                 pass
 
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, base = serve(Handler)
+        self.url = base.removesuffix("/v1")  # the origin: the redirect target appends its own path
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        stop(self.server)
 
 
 @pytest.mark.parametrize("code", [301, 302, 303, 307, 308])
