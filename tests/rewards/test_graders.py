@@ -58,6 +58,11 @@ LETTER_ONLY = ex("C", "choice")  # MathVerse-style: options only inside the ques
         ("\\boxed{(2, 1)}", ex("[1, 2]", "list"), Grade(False, "(2, 1)", "boxed/list")),
         ("\\boxed{(1, 2, 3)}", ex("[1, 2]", "list"), Grade(False, "(1, 2, 3)", "boxed/list")),
         ("\\boxed{(\\sqrt{4}, 3)}", ex("(2, 3)", "list"), Grade(True, "(\\sqrt{4}, 3)", "boxed/list")),
+        # words compare as text (math parsing reads "blue" as b*l*u*e, equal to its anagram "eulb");
+        # case-insensitive; all-capital names (segments) keep the math path, where AB = BA
+        ("\\boxed{red, eulb}", ex("red, blue", "list"), Grade(False, "red, eulb", "boxed/list")),
+        ("\\boxed{Red, BLUE}", ex("red, blue", "list"), Grade(True, "Red, BLUE", "boxed/list")),
+        ("\\boxed{BA, CD}", ex("AB, CD", "list"), Grade(True, "BA, CD", "boxed/list")),
         # text: case and spacing ignored
         (
             "The answer is The  Circle.",

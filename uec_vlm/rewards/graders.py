@@ -120,9 +120,17 @@ def _fast_scalar(text: str, example: Example) -> tuple[bool, str] | None:
     return _same_number(pred, gold), "number"
 
 
+_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
 def _fast_element(pred: str, gold: str) -> bool | None:
     if clean(pred) == clean(gold):
         return True
+    # Words compare as text: math parsing reads "blue" as b*l*u*e and so equal to "eulb". All-capital pairs
+    # (point and segment names: AB vs BA) keep the math path.
+    pw, gw = clean(pred), clean(gold)
+    if _WORD.fullmatch(pw) and _WORD.fullmatch(gw) and not (pw.isupper() and gw.isupper()):
+        return pw.lower() == gw.lower()
     p, g = parse_number(pred), parse_number(gold)
     return None if p is None or g is None else _same_number(p, g)
 
