@@ -122,6 +122,15 @@ class NoisyRolloutConfig:
 
 
 @dataclass
+class PAPOConfig:
+    enabled: bool = f(False, "PAPO (arXiv 2507.06448): add an implicit perception loss, the KL between the policy on the image and on a patch-masked copy, maximised (one extra gradient-carrying forward per micro-batch).")
+    gamma: float = f(0.02, "Weight of the perception KL (k3), maximised (official: 0.02 with GRPO, 0.01 with DAPO).")
+    eta_full: float = f(0.0, "Double Entropy Loss weight on the full-image policy's entropy (official: 0.03 with DAPO, off for GRPO 3B).")
+    eta_masked: float = f(0.0, "Double Entropy Loss weight on the masked-image policy's entropy (official: equal to eta_full).")
+    mask_ratio: float = f(0.6, "Probability that each vision patch is blackened in the masked view (official: 0.6).")
+
+
+@dataclass
 class AlgoConfig:
     advantage: str = f("grpo", "Advantage estimator: `grpo` (group mean/std), `drgrpo` (no std), `rloo`, `reinforce_pp_baseline`, `passk_max`, `passk`, or a registered name.")
     policy_loss: str = f("ppo_clip", "Per-token policy loss: `ppo_clip`, `gspo` (sequence-level ratio), `cispo` (clipped IS weight), `ce_gppo` (bounded gradients of clipped tokens), or a registered name.")
@@ -145,6 +154,7 @@ class AlgoConfig:
     overlong: OverlongConfig = field(default_factory=OverlongConfig, metadata={"help": "DAPO overlong shaping."})
     reward_scale: Literal["01", "pm1"] = f("01", "Accuracy reward as {0,1} or {-1,+1} (DAPO).")
     noisy_rollout: NoisyRolloutConfig = field(default_factory=NoisyRolloutConfig, metadata={"help": "NoisyRollout: rollouts on perturbed images."})
+    papo: PAPOConfig = field(default_factory=PAPOConfig, metadata={"help": "PAPO: perception loss from a masked-image forward."})
 
 
 @dataclass

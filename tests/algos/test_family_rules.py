@@ -28,6 +28,9 @@ from uec_vlm.config_loader import load_config
     (["grpo"], ["algo.top_entropy_quantile=0"], "algo.top_entropy_quantile must be in (0, 1] (got 0.0)"),
     (["noisy_rollout"], ["algo.noisy_rollout.n_noisy=6"], "algo.noisy_rollout.n_noisy=6 must be in [1, rollout.n=5]"),
     (["noisy_rollout"], ["rollout.backend=vllm"], "only rollout.backend=hf"),
+    (["papo"], ["algo.papo.mask_ratio=0"], "algo.papo.mask_ratio=0.0 must be in (0, 1]"),
+    (["papo"], ["algo.papo.eta_masked=-0.1"], "algo.papo.eta_masked=-0.1 must be >= 0"),
+    (["papo"], ["algo.papo.gamma=0"], "algo.papo.enabled=true with gamma, eta_full and eta_masked all 0"),
 ])
 def test_refused_with_the_keys_named(sources, overrides, message):
     with pytest.raises(ConfigError) as e:

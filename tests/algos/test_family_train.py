@@ -28,6 +28,7 @@ def _step_metrics(trainer, step):
     (["cispo", "algo.top_entropy_quantile=0.2"], "actor/selected_token_frac"),
     (["passk", "algo.params.passk.k=2", "uec.enabled=true"], "uec/hard_prompts"),
     (["noisy_rollout", "algo.noisy_rollout.n_noisy=2", "algo.params={}"], "reward/pass_rate"),
+    (["papo", "algo.papo.eta_full=0.03", "algo.papo.eta_masked=0.03"], "actor/papo_kl"),
 ])
 def test_family_member_trains(family_cfg, args, key):
     trainer = Trainer(family_cfg(*args, "trainer.steps=1"))

@@ -45,8 +45,9 @@ def test_every_registered_family_member_has_a_preset():
         selected |= {algo["advantage"], algo["policy_loss"], algo["entropy_control"]}
         selected |= {"top_entropy"} if algo["top_entropy_quantile"] < 1 else set()
         selected |= {"noisy_rollout"} if algo["noisy_rollout"]["enabled"] else set()
+        selected |= {"papo"} if algo["papo"]["enabled"] else set()
     for needed in ("gspo", "cispo", "ce_gppo", "reinforce_pp_baseline", "passk", "top_entropy", "skywork",
-                   "entropic", "noisy_rollout", "aer", "kl_cov", "clip_cov", "entropy_adv"):
+                   "entropic", "noisy_rollout", "papo", "aer", "kl_cov", "clip_cov", "entropy_adv"):
         assert needed in selected, needed
 
 

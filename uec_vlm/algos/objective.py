@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from .advantages import broadcast_to_tokens
-from .aggregate import aggregate, check_token_shapes, masked_mean
+from .aggregate import aggregate, check_token_shapes, local_scale, masked_mean
 from .entropy import EntropyControl
 from .kl import kl_penalty
 from .policy_loss import POLICY_LOSSES
@@ -49,7 +49,7 @@ def actor_loss(
         loss = agg(L_tok) + kl_coef * agg(kl_penalty(logp, ref_logp)) - control.bonus(entropy, ...)
     Every term uses the same aggregation and global denominators, so micro-batch losses sum to the
     mini-batch loss. Metrics: pg_loss, kl (if kl_coef), entropy (token mean, if given), entropy_bonus,
-    plus the policy loss's own metrics; all detached.
+    plus the policy loss's own metrics; all detached, each this micro-batch's own value (`local_scale`).
     """
     control = control or EntropyControl()
     check_token_shapes(mask, logp=logp, entropy=entropy, ref_logp=ref_logp, token_weights=token_weights)
@@ -76,16 +76,17 @@ def actor_loss(
         metrics["selected_token_frac"] = masked_mean(selected.float(), mask)
     pg_loss = aggregate(loss_mat, mask, agg, **agg_kw)
     loss = pg_loss
-    metrics["pg_loss"] = pg_loss.detach()
+    local = local_scale(mask, agg, **agg_kw)  # metrics: this micro-batch's own value, not its share
+    metrics["pg_loss"] = pg_loss.detach() * local
     if kl_coef:
         if ref_logp is None:
             raise ValueError(f"kl_coef={kl_coef} needs ref_logp [N, T]")
         kl = aggregate(kl_penalty(logp, ref_logp, kl_kind), mask, agg, **agg_kw)
         loss = loss + kl_coef * kl
-        metrics["kl"] = kl.detach()
+        metrics["kl"] = kl.detach() * local
     bonus = control.bonus(entropy, mask, pass_rate=pass_rate, agg=agg, **agg_kw)
     loss = loss - bonus
-    metrics["entropy_bonus"] = bonus.detach()
+    metrics["entropy_bonus"] = bonus.detach() * local
     if entropy is not None:
         metrics["entropy"] = masked_mean(entropy.detach(), mask)
     return loss, metrics

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from uec_vlm.algos.papo import settings_from_config as papo_settings
 from uec_vlm.config import Config
 from uec_vlm.config_loader import to_dict
 from uec_vlm.trainer import distributed as dist_utils
@@ -164,7 +165,8 @@ class TrainingSetup:
             max_new_tokens=cfg.rollout.max_new_tokens, grad_clip=o.grad_clip,
             importance_correction=cfg.uec.importance_correction, policy_loss=cfg.algo.policy_loss,
             policy_loss_kwargs=dict(cfg.algo.params.get(cfg.algo.policy_loss, {})),
-            top_entropy_quantile=cfg.algo.top_entropy_quantile)
+            top_entropy_quantile=cfg.algo.top_entropy_quantile,
+            papo=papo_settings(cfg, self.processor))
         u = cfg.uec
         n0 = u.n0 or t.prompts_per_step * cfg.rollout.n
         self.batch_buffer = BatchBuffer(n0) if (u.enabled and u.batch_buffer) else None

@@ -6,6 +6,7 @@ micro-batching and data parallelism give the same gradient as one big batch.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from collections.abc import Callable
@@ -15,6 +16,7 @@ import torch
 
 from uec_vlm.algos.entropy import EntropyControl
 from uec_vlm.algos.objective import actor_loss
+from uec_vlm.algos.papo import PAPOSettings, masked_prompt, papo_loss
 from uec_vlm.logprobs import training_forward
 from uec_vlm.trainer import distributed as dist_utils
 from uec_vlm.trainer.samples import Sample, pad_token_values
@@ -40,6 +42,7 @@ class UpdateSettings:
     policy_loss: str = "ppo_clip"
     policy_loss_kwargs: dict = field(default_factory=dict)
     top_entropy_quantile: float = 1.0
+    papo: PAPOSettings | None = None
 
 
 def minibatches(n: int, size: int, rng: random.Random) -> list[list[int]]:
@@ -135,7 +138,10 @@ def policy_update(model, optimizer, scheduler, samples: list[Sample], *, setting
     entropies: list[torch.Tensor] = []
     # Only controls that add an entropy term to the loss (fixed bonus, AER) need its gradient; for the rest
     # the entropy is measured for logging without keeping a [b, T, V] softmax alive for backward.
-    entropy_grad = type(control).bonus is not EntropyControl.bonus
+    papo = settings.papo
+    entropy_grad = type(control).bonus is not EntropyControl.bonus or bool(papo and (papo.eta_full or papo.eta_masked))
+    papo_seed = rng.randrange(2**31) if papo else 0  # one mask per prompt and update, the same on every rank
+    masked_views: dict[int, object] = {}
     model.train()
     for epoch in range(settings.ppo_epochs):
         for chunk_idx in (chunks if epoch == 0 else minibatches(len(samples), mini, rng)):
@@ -153,8 +159,19 @@ def policy_update(model, optimizer, scheduler, samples: list[Sample], *, setting
             finite = True
             for i in range(0, len(rows), settings.micro_batch_size):
                 micro = rows[i:i + settings.micro_batch_size]
-                logp, entropy, mask = _forward(model, micro, pad_token_id, with_entropy=True,
+                views = []
+                if papo:  # the masked-image rows ride in the same forward call (one DDP forward per backward)
+                    for s in micro:
+                        if id(s.prompt) not in masked_views:
+                            masked_views[id(s.prompt)] = masked_prompt(s.prompt, papo, papo_seed)
+                    views = [dataclasses.replace(s, prompt=masked_views[id(s.prompt)]) for s in micro]
+                logp, entropy, mask = _forward(model, micro + views, pad_token_id, with_entropy=True,
                                                entropy_grad=entropy_grad)
+                if views:
+                    n = len(micro)
+                    logp, logp_masked = logp[:n], logp[n:]
+                    entropy, entropy_masked = entropy[:n], entropy[n:]
+                    mask = mask[:n]
                 n_real = max(0, min(len(micro), real - i))
                 if n_real < len(micro):
                     mask = mask.clone()
@@ -182,6 +199,13 @@ def policy_update(model, optimizer, scheduler, samples: list[Sample], *, setting
                     policy_loss_kwargs=settings.policy_loss_kwargs,
                     top_entropy_quantile=settings.top_entropy_quantile,
                 )
+                if papo:
+                    extra, papo_metrics = papo_loss(
+                        logp, logp_masked, entropy, entropy_masked, mask, gamma=papo.gamma,
+                        eta_full=papo.eta_full, eta_masked=papo.eta_masked, agg=settings.loss_agg,
+                        global_tokens=global_tokens, global_seqs=global_seqs, max_len=settings.max_new_tokens)
+                    loss = loss + extra
+                    metrics = {**metrics, **papo_metrics}
                 # A non-finite loss still goes through backward: every rank must run the same collectives.
                 finite = finite and bool(torch.isfinite(loss))
                 # DDP/FSDP average gradients over ranks; the global denominators already did, so undo it.
