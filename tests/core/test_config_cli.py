@@ -78,3 +78,16 @@ def test_cli_config_command_reports_errors_with_exit_code_2():
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert "unknown config key(s) trainer.stepz" in proc.stderr
+
+
+def test_overrides_may_follow_flags(capsys, tmp_path):
+    from uec_vlm.cli import main
+
+    argv = ["study", "family", f"output_dir={tmp_path}", "--list"]
+    assert main([*argv, "seeds=[3]"]) == 0  # after the flag: still an override
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == f"grpo/seed3\tto do\t{tmp_path}/runs/grpo/seed3"
+    assert len(lines) == 21 and all("/seed3\t" in line for line in lines)
+    with pytest.raises(SystemExit):
+        main([*argv, "--no-such-flag"])
+    assert "unrecognized arguments: --no-such-flag" in capsys.readouterr().err
