@@ -61,12 +61,15 @@ def sample_records(example, completions, grades) -> list[dict]:
 
 def generate_records(backend, processor, examples, *, name: str, params_for, template: str, image_budget,
                      max_prompt_length: int, mode: str, sink=None, progress: str | None = None,
-                     timeout_s: float = 5.0) -> tuple[list[dict], list[str]]:
+                     timeout_s: float = 5.0, bad: list[tuple[str, str]] | None = None) -> tuple[list[dict], list[str]]:
     """Sample and score every example, one prompt at a time. Returns (records, ids filtered as too long).
 
     `params_for(example) -> SamplingParams` (seeded per problem); `sink(lines: str)` persists each prompt's
-    records as soon as they are scored; `progress`: the label of a progress bar (None: no bar).
+    records as soon as they are scored; `progress`: the label of a progress bar (None: no bar). `bad`: when
+    a list is given (data.on_error=skip), an example whose images fail only now (decoding at use) is
+    recorded there as (id, reason) and skipped instead of raising DataError.
     """
+    from data_zoo.example import DataError
     from uec_vlm.progress import bar
     from uec_vlm.prompts import PromptTooLong, build_prompt
 
@@ -78,6 +81,11 @@ def generate_records(backend, processor, examples, *, name: str, params_for, tem
                                   max_prompt_length=max_prompt_length)
         except PromptTooLong:
             too_long.append(str(ex.id))
+            continue
+        except DataError as err:
+            if bad is None:
+                raise
+            bad.append((str(ex.id), str(err)))
             continue
         (completions,) = backend.generate([prompt], params_for(ex))
         grades = rules.score_many([ex] * len(completions), [c.text for c in completions], mode=mode,
@@ -202,7 +210,7 @@ def run_eval(cfg, *, model=None, processor=None, backend=None) -> dict:
     shard_file = out / (SAMPLES_FILE if world == 1 else SHARD_PATTERN.format(rank=rank))
     sink = _AppendSink(shard_file)
     budget = ImageBudget(cfg.prompt.min_pixels, cfg.prompt.max_pixels)
-    datasets, too_long_all = {}, {}
+    datasets, too_long_all, bad_all = {}, {}, {}
     t0 = time.perf_counter()
     try:
         for spec in e.suite:
@@ -224,12 +232,13 @@ def run_eval(cfg, *, model=None, processor=None, backend=None) -> dict:
                                            template=cfg.prompt.template, image_budget=budget,
                                            max_prompt_length=cfg.prompt.max_prompt_length, mode=e.mode,
                                            sink=sink, progress=name if dist_utils.is_main() else None,
-                                           timeout_s=cfg.reward.timeout_s)
+                                           timeout_s=cfg.reward.timeout_s,
+                                           bad=bad_all.setdefault(name, []) if cfg.data.on_error == "skip" else None)
             too_long_all[name] = too_long
     finally:
         sink.close()
     dist_utils.barrier()
-    gathered = dist_utils.all_gather_objects(too_long_all)
+    gathered, gathered_bad = zip(*dist_utils.all_gather_objects((too_long_all, bad_all)))
     if not dist_utils.is_main():
         return {}
     shards = sorted(out.glob(SHARD_GLOB))
@@ -250,7 +259,12 @@ def run_eval(cfg, *, model=None, processor=None, backend=None) -> dict:
     for f in shards:
         f.unlink()
     skipped = {name: sorted({i for g in gathered for i in g.get(name, [])}) for name in datasets}
-    info = dict(meta, prompts_too_long={k: len(v) for k, v in skipped.items()}, seconds=time.perf_counter() - t0)
+    failed = {name: sorted({b for g in gathered_bad for b in g.get(name, [])}) for name in datasets}
+    for name, items in failed.items():  # data.on_error=skip: named here, counted in the report, not scored
+        for pid, reason in items:
+            print(f"{name}: skipped problem {pid} at use ({reason})", file=sys.stderr)
+    info = dict(meta, prompts_too_long={k: len(v) for k, v in skipped.items()},
+                records_skipped_at_use={k: len(v) for k, v in failed.items()}, seconds=time.perf_counter() - t0)
     summary = write_report(out, {name: (list(ds), ordered[name]) for name, ds in datasets.items()},
                            [k for k in e.ks if k <= n] or [1], mode=e.mode, extra_info=info, n_boot=e.bootstrap,
                            seed=e.seed)

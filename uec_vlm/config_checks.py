@@ -63,7 +63,7 @@ RULES: dict[str, Rule] = {
     "trainer.save_every": _ge(0), "trainer.keep_last": _ge(1), "trainer.val_every": _ge(0),
     "trainer.val_n": _ge(1), "trainer.val_temperature": _ge(0), "trainer.max_bad_steps": _ge(0),
     "eval.n": _ge(1), "eval.temperature": _ge(0), "eval.top_p": _in(0, 1, lo_open=True),
-    "eval.max_new_tokens": _ge(1), "eval.batch_prompts": _ge(1), "eval.bootstrap": _ge(0), "eval.seed": _ge(0),
+    "eval.max_new_tokens": _ge(1), "eval.batch_prompts": _ge(1), "eval.bootstrap": _ge(1), "eval.seed": _ge(0),
 }
 NON_EMPTY = ("data.train", "prompt.template", "algo.advantage", "trainer.output_dir",
              "trainer.resume", "eval.output_dir")

@@ -212,3 +212,27 @@ def test_a_run_under_skip_survives_a_corrupt_image_met_at_use(tiny_qwen2_5_vl_di
     assert summary["steps"] == 1 and summary["train_records_skipped_at_use"] == 1
     assert "data: skipped generic/train/bad at use (record generic/train/bad: unreadable or corrupt image" in \
         capsys.readouterr().out
+
+
+def test_an_eval_under_skip_survives_a_corrupt_image_met_at_use(tiny_qwen2_5_vl_dir, tmp_path, capsys):
+    from evals.harness import run_eval
+    from uec_vlm.config_loader import load_config
+
+    (tmp_path / "ok.png").write_bytes(png(56, 56))
+    (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    rows = [{"id": "bad", "question": "<image>2+2?", "answer": "4", "image": "bad.png"}]
+    rows += [{"id": f"ok{i}", "question": "<image>1+1?", "answer": "2", "image": "ok.png"} for i in range(2)]
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    base = [f"model.path={tiny_qwen2_5_vl_dir}", f"eval.suite=[{tmp_path / 'd.jsonl'}]", "eval.n=1",
+            "eval.ks=[1]", "eval.max_new_tokens=3", "prompt.template=direct", "eval.bootstrap=100"]
+    with pytest.raises(DataError, match=r"record generic/train/bad: unreadable or corrupt image: .*bad\.png"):
+        run_eval(load_config([], [*base, f"eval.output_dir={tmp_path / 'fail'}"]))
+    run_eval(load_config([], [*base, "data.on_error=skip", f"eval.output_dir={tmp_path / 'skip'}"]))
+    meta = json.loads((tmp_path / "skip" / "summary.json").read_text())
+    (name,) = meta["benchmarks"]  # the benchmark's name: the file spec, sanitised
+    assert meta["extra_info"]["records_skipped_at_use"] == {name: 1}
+    samples = [json.loads(line) for line in (tmp_path / "skip" / "samples.jsonl").read_text().splitlines()]
+    assert sorted(s["id"] for s in samples) == ["ok0", "ok1"]
+    assert f"{name}: 1 problem(s) have no samples and are not scored" in (tmp_path / "skip" / "summary.md").read_text()
+    assert f"{name}: skipped problem bad at use (record generic/train/bad: unreadable or corrupt image" in \
+        capsys.readouterr().err
