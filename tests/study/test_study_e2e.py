@@ -81,6 +81,15 @@ def test_micro_study_runs_resumes_and_reports(tmp_path, tiny_qwen2_5_vl_dir, cap
     assert main(["study", config, "--no-report"]) == 0
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
 
+    # a run folder from before a config key existed (the key absent, i.e. at its default) is still this run
+    saved = spec.run_dir("grpo", 0) / "config.yaml"
+    text = saved.read_text()
+    older = yaml.safe_load(text)
+    del older["algo"]["papo"]
+    saved.write_text(yaml.safe_dump(older))
+    assert main(["study", config, "--no-report"]) == 0
+    saved.write_text(text)
+
     # changed training settings are not silently mixed with finished runs
     assert main(["study", config, "common.trainer.steps=3", "--no-report"]) == 2
     assert capsys.readouterr().err.endswith("was run with other settings (trainer.steps); use a new output_dir "

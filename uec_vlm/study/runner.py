@@ -29,12 +29,11 @@ def is_done(plan: RunPlan) -> bool:
 
 
 def changed_keys(plan: RunPlan) -> list[str]:
-    """Config keys where a run's saved config.yaml differs from what the study now asks for."""
-    import yaml
-
+    """Config keys where a run's saved config.yaml differs from what the study now asks for. The saved file
+    is read through the config loader, so a key a newer version added, at its default, is no change."""
     from uec_vlm.config_loader import load_config, to_dict
 
-    saved = set(flatten_overrides(yaml.safe_load((plan.run_dir / "config.yaml").read_text()) or {}))
+    saved = set(flatten_overrides(to_dict(load_config([str(plan.run_dir / "config.yaml")]))))
     wanted = set(flatten_overrides(to_dict(load_config(plan.sources, plan.overrides))))
     return sorted({item.split("=", 1)[0] for item in saved ^ wanted})
 
