@@ -61,3 +61,20 @@ def test_sensible_combinations_load():
     ]:
         cfg = load_config(sources, overrides)
         assert cfg.uec.enabled == ("uec.enabled=true" in overrides)
+
+
+@pytest.mark.parametrize("preset, phrase", [
+    ("kl_cov", "KL-Cov's penalty |logp - old_logp| is 0 with zero gradient"),
+    ("cispo", "CISPO's clipped importance weight is 1, so its gradient is GRPO's"),
+    ("ce_gppo", "CE-GPPO's clipped-token gradients never occur"),
+    ("dapo", "clip-higher (algo.clip_high=0.28) never binds"),
+])
+def test_single_pass_updates_note_what_cannot_act(preset, phrase):
+    from uec_vlm.algos.rules import single_pass_notes
+
+    (note,) = single_pass_notes(load_config([preset]))
+    assert note.startswith("note: trainer.ppo_epochs=1 and trainer.mini_batch_size=0 make every update "
+                           "on-policy") and phrase in note
+    assert single_pass_notes(load_config([preset], ["trainer.mini_batch_size=4"])) == []
+    assert single_pass_notes(load_config([preset], ["trainer.ppo_epochs=2"])) == []
+    assert single_pass_notes(load_config(["grpo"])) == []

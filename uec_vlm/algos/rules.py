@@ -134,3 +134,28 @@ def _control_replaces_loss(cfg) -> list[str]:
         return [f"algo.entropy_control={a.entropy_control!r} replaces the PPO-clip token loss with {own!r}, so it "
                 f"cannot be combined with algo.policy_loss={a.policy_loss!r}; use algo.policy_loss=ppo_clip"]
     return []
+
+
+# What each ratio-dependent piece does when r = 1 on every token (printed by `single_pass_notes`).
+_OFF_POLICY_ONLY = {
+    ("algo.policy_loss", "cispo"): "CISPO's clipped importance weight is 1, so its gradient is GRPO's",
+    ("algo.policy_loss", "ce_gppo"): "CE-GPPO's clipped-token gradients never occur, so it is PPO-clip",
+    ("algo.entropy_control", "kl_cov"): "KL-Cov's penalty |logp - old_logp| is 0 with zero gradient, so it is "
+                                        "unclipped policy gradient",
+}
+
+
+def single_pass_notes(cfg) -> list[str]:
+    """Notes for settings that only act off-policy when every update is on-policy (one epoch, one mini-batch:
+    r = exp(logp - old_logp) = 1 on every token). Printed at train start; not errors (replayed samples are
+    off-policy, and a user may want the equivalence)."""
+    t, a = cfg.trainer, cfg.algo
+    if t.ppo_epochs != 1 or t.mini_batch_size != 0:
+        return []
+    found = [why for (key, name), why in _OFF_POLICY_ONLY.items()
+             if (a.policy_loss if key == "algo.policy_loss" else a.entropy_control) == name]
+    if a.clip_high != a.clip_low and a.policy_loss == "ppo_clip":
+        found.append(f"clip-higher (algo.clip_high={a.clip_high}) never binds")
+    return [f"note: trainer.ppo_epochs=1 and trainer.mini_batch_size=0 make every update on-policy (ratio 1 on "
+            f"every token, replayed samples aside): {why}. Set trainer.mini_batch_size (e.g. a quarter of the "
+            f"update batch, as EasyR1's 512 / 128) for it to act." for why in found]

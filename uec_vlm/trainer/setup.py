@@ -146,6 +146,11 @@ class TrainingSetup:
             for line in contamination_warnings(self.train_sets, specs, cfg.data.overlap_threshold,
                                                adapter_modules=cfg.data.adapter_modules):
                 print(line)
+        if dist_utils.is_main():
+            from uec_vlm.algos.rules import single_pass_notes
+
+            for line in single_pass_notes(cfg):
+                print(line)
         self.filtered_prompts: list[str] = []
         self.bad_at_use: list[str] = []
 
