@@ -223,6 +223,7 @@ class TrainerConfig:
     val_n: int = f(1, "Samples per validation problem.")
     val_temperature: float = f(0.5, "Validation temperature (UEC-RL: 0.5); 0 = greedy.")
     max_bad_steps: int = f(3, "Stop after this many skipped steps with NaN/inf loss or gradients.")
+    distributed: Literal["auto", "ddp", "fsdp2"] = f("auto", "torchrun: how the policy is spread over ranks: `fsdp2` shards parameters, gradients and AdamW moments (fully_shard per decoder layer and vision block), `ddp` replicates; `auto` = fsdp2 on CUDA, ddp on CPU.")
     dist_timeout_s: float = f(1800.0, "torchrun: time-out of every collective (s); must exceed the longest rank-local phase (a step's generation).")
     console: bool = f(True, "One console line per step (ETA, reward, accuracy, entropy, length, validation), and a warning for steps without an optimizer update.")
     tensorboard: bool = f(True, "TensorBoard event files under output_dir/events.")

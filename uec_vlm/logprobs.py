@@ -274,13 +274,16 @@ class TrainingForward(torch.nn.Module):
     on the fly (`training_forward`). Returns (logp [R, T], entropy [R, T] or None, mask [R, T]).
     """
 
-    def __init__(self, policy):
+    def __init__(self, policy, *, always_shared: bool = False):
         super().__init__()
         self.policy = policy
+        # FSDP2 all-gathers per policy call, so every rank must make the same calls: always two (prompt
+        # pass, completion pass), whether or not this rank's rows happen to share a prompt.
+        self.always_shared = always_shared
 
     def forward(self, prompts: Sequence[PromptInputs], owner: Sequence[int], completions: Sequence[Sequence[int]],
                 pad_token_id: int, with_entropy: bool = True, entropy_grad: bool = True):
-        if len(set(owner)) < len(owner):
+        if self.always_shared or len(set(owner)) < len(owner):
             return forward_prefix_shared(self.policy, prompts, owner, completions, pad_token_id,
                                          with_entropy=with_entropy, entropy_grad=entropy_grad)
         device = next(self.policy.parameters()).device
@@ -289,7 +292,10 @@ class TrainingForward(torch.nn.Module):
 
 
 def training_forward(model) -> torch.nn.Module:
-    """`model` itself when it already is a (DDP-wrapped) TrainingForward, else TrainingForward(model)."""
+    """`model` itself when it already is a (DDP-wrapped) TrainingForward, else TrainingForward(model)
+    (always through the shared-prompt path when the policy is FSDP2-sharded)."""
+    from torch.distributed.fsdp import FSDPModule
+
     if isinstance(getattr(model, "module", model), TrainingForward):
         return model
-    return TrainingForward(model)
+    return TrainingForward(model, always_shared=isinstance(model, FSDPModule))

@@ -216,3 +216,38 @@ def full_state_dict(model) -> dict | None:
 def unwrap(model):
     model = model.module if hasattr(model, "module") and not hasattr(model, "generate") else model
     return getattr(model, "policy", model)  # DDP wraps logprobs.TrainingForward(policy)
+
+
+class ShardedOptimizerState:
+    """FSDP2: the optimizer state (AdamW moments) as ONE full state dict in the format a single process saves
+    (parameters by index), gathered for saving and split back into shards on load. A checkpoint therefore
+    resumes under 1 process, DDP or FSDP2 alike. Both methods are collectives: call them on every rank."""
+
+    def __init__(self, model, optimizer):
+        self.model, self.optimizer = model, optimizer
+        self.names = [n for n, p in model.named_parameters() if p.requires_grad]  # the optimizer's param order
+
+    @property
+    def param_groups(self):
+        return self.optimizer.param_groups
+
+    def state_dict(self) -> dict:
+        """The full state on rank 0 (an empty one elsewhere)."""
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_optimizer_state_dict
+
+        full = get_optimizer_state_dict(self.model, self.optimizer,
+                                        options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+        index = {n: i for i, n in enumerate(self.names)}
+        return {"state": {index[k]: v for k, v in full.get("state", {}).items()},
+                "param_groups": [dict(g, params=[index[n] for n in g["params"]]) for g in full.get("param_groups", [])]}
+
+    def load_state_dict(self, state: dict) -> None:
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
+
+        if len(self.names) != sum(len(g["params"]) for g in state["param_groups"]):
+            raise ValueError(f"optimizer state holds {sum(len(g['params']) for g in state['param_groups'])} "
+                             f"parameters, the model trains {len(self.names)}")
+        fqn = {"state": {self.names[i]: v for i, v in state["state"].items()},
+               "param_groups": [dict(g, params=[self.names[i] for i in g["params"]]) for g in state["param_groups"]]}
+        set_optimizer_state_dict(self.model, self.optimizer, optim_state_dict=fqn,
+                                 options=StateDictOptions(full_state_dict=True))

@@ -64,27 +64,14 @@ def fill_logprobs_global(model, samples: list[Sample], *, attr: str, pad_token_i
     mine = shares[me]
     rows = [samples[i] for i in mine]
     prepare(rows)
-    ents = fill_logprobs(model, rows, pad_token_id=pad_token_id, micro_batch_size=micro_batch_size,
-                         attr=attr, with_entropy=with_entropy)
-    # Extra forwards on a padding copy (results thrown away) keep the number of forwards equal on every
-    # rank, which FSDP2's per-forward all-gathers need.
-    cap = max((len(x) for x in shares), default=0)
-    extra = -(-cap // micro_batch_size) - -(-len(rows) // micro_batch_size)
-    if extra:
-        source = rows[0] if rows else samples[0]
-        prepare([source])
-        for _ in range(extra):
-            fill_logprobs(model, [_copy(source)], pad_token_id=pad_token_id, micro_batch_size=micro_batch_size,
-                          attr=attr)
+    # FSDP2: the weights are gathered once for the whole no-grad pass, so this rank's forwards (however many,
+    # with or without a shared prompt pass) run no collective.
+    with dist_utils.gathered_for_generation(model):
+        ents = fill_logprobs(model, rows, pad_token_id=pad_token_id, micro_batch_size=micro_batch_size,
+                             attr=attr, with_entropy=with_entropy)
     share_values(samples, attr, mine)
     if not with_entropy:
         return None
     count = dist_utils.all_reduce_sum(float(len(ents)))
     total = dist_utils.all_reduce_sum(float(sum(ents)))
     return total / count if count else None
-
-
-def _copy(s: Sample) -> Sample:
-    return Sample(prompt=s.prompt, example=s.example, completion_ids=s.completion_ids, text=s.text,
-                  rollout_logprobs=s.rollout_logprobs, finish_reason=s.finish_reason, group_id=s.group_id,
-                  temperature=s.temperature)

@@ -272,7 +272,7 @@ class RunDir:
 RESUME_NEUTRAL_KEYS = frozenset({
     "trainer.steps", "trainer.output_dir", "trainer.resume", "trainer.allow_config_change", "trainer.save_every",
     "trainer.keep_last", "trainer.val_every", "trainer.val_n", "trainer.val_temperature", "trainer.max_bad_steps",
-    "trainer.console", "trainer.tensorboard", "trainer.wandb", "trainer.wandb_project",
+    "trainer.console", "trainer.tensorboard", "trainer.wandb", "trainer.wandb_project", "trainer.distributed",
     "data.val", "data.adapter_modules", "data.on_error",
     "model.device", "model.attn_implementation", "model.gradient_checkpointing",
     "reward.workers", "rollout.prompts_per_batch", "rollout.vllm_gpu_memory_utilization",

@@ -115,7 +115,7 @@ class TrainingSetup:
         self.pad_token_id = int(self.processor.tokenizer.pad_token_id)
         if ckpt is not None:  # weights go in before FSDP2 sharding; optimizer and the rest after
             load_checkpoint(ckpt, model=self.model, restore_rng=False)
-        self.train_model = dist_utils.wrap_policy(self.model)
+        self.train_model = dist_utils.wrap_policy(self.model, t.distributed)
         self.ref_model = None
         if cfg.algo.kl_coef > 0:
             self.ref_model, _ = build_model(cfg)
@@ -307,8 +307,10 @@ class TrainingSetup:
         """Optimizer, scheduler, data position, buffers, controller, counters and RNG (weights are in)."""
         from uec_vlm.trainer.checkpoint import load_checkpoint, read_checkpoint_meta
 
-        # FSDP2 checkpoints carry no optimizer state (sharded moments are not gathered): Adam restarts.
-        optimizer = self.optimizer if (ckpt / "optimizer.pt").exists() else None
+        optimizer = self._optimizer_state()
+        if not (ckpt / "optimizer.pt").exists():  # checkpoints of older FSDP2 runs: AdamW moments restart
+            print(f"note: {ckpt} has no optimizer.pt; AdamW moments restart from zero")
+            optimizer = None
         ts = load_checkpoint(ckpt, model=None, optimizer=optimizer, scheduler=self.scheduler)
         self.stream.load_state_dict(ts["stream"])
         if self.batch_buffer is not None and ts.get("batch_buffer") is not None:
@@ -326,12 +328,21 @@ class TrainingSetup:
         self.backend.update_weights(self.model)
         print(f"resumed from {ckpt} (step {self.start_step})")
 
+    def _optimizer_state(self):
+        """The optimizer, or under FSDP2 its full-state view (`ShardedOptimizerState`)."""
+        from torch.distributed.fsdp import FSDPModule
+
+        if isinstance(self.model, FSDPModule):
+            return dist_utils.ShardedOptimizerState(self.model, self.optimizer)
+        return self.optimizer
+
     def save(self, step: int, metrics: dict) -> None:
         from uec_vlm.trainer.checkpoint import prune_checkpoints, save_checkpoint
 
         full = dist_utils.full_state_dict(self.model)  # FSDP2: gathered on every rank, written by rank 0
+        optimizer = self._optimizer_state()
         save_checkpoint(self.run_dir, step, model=dist_utils.unwrap(self.model), processor=self.processor,
-                        state_dict=full, optimizer=None if full is not None else self.optimizer,
+                        state_dict=full, optimizer=optimizer if full is None else optimizer.state_dict(),
                         scheduler=self.scheduler, trainer_state=self.trainer_state(),
                         metrics={k: v for k, v in metrics.items() if k.startswith("val/")},
                         is_main=dist_utils.is_main())
