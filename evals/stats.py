@@ -155,6 +155,21 @@ def paired_t_test(a: Sequence[float], b: Sequence[float], confidence: float = 0.
     return PairedTTest(n, mean, sd, t, df, p, mean - half, mean + half, mean / sd)
 
 
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values, in the input order ([m] -> [m]): sorted ascending, the j-th
+    smallest (j from 1) becomes max over i <= j of min(1, (m - i + 1) p_(i)). Rejecting where adjusted
+    p < alpha controls the family-wise error rate at alpha over the m tests."""
+    p = _as_vector(p_values, "holm")
+    order = np.argsort(p, kind="stable")
+    m = p.size
+    out = np.empty(m)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * float(p[i])))
+        out[i] = running
+    return out.tolist()
+
+
 # ----------------------------------------------------------------------------- per problem
 @dataclass(frozen=True)
 class PairedBootstrap:

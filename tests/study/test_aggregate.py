@@ -179,3 +179,24 @@ def test_run_diagnostics_from_curves():
     assert d["retained_share"] == 0.5
     assert d["train_pass_rate_end"] == pytest.approx(sum(range(3, 13)) / 100)  # the last 10 steps
     assert run_diagnostics(RunResult("grpo", 0, {})) == {}
+
+
+def test_holm_adjusts_over_the_methods_compared():
+    from evals.stats import holm
+    from uec_vlm.study.aggregate import adjust_for_multiplicity
+
+    # sorted 0.005, 0.01, 0.03, 0.04 -> 4 x 0.005, 3 x 0.01, 2 x 0.03, max(0.06, 1 x 0.04)
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0]) and holm([0.2]) == [0.2]
+    comparisons = {m: {"b": {"pass@1": {"mean_diff": 0.1, "t_test": {"p_value": p, "n": 5, "cohens_d": 1.0}}}}
+                   for m, p in (("x", 0.01), ("y", 0.04), ("z", 0.03), ("w", 0.005))}
+    comparisons["v"] = {"b": {"pass@1": {"mean_diff": 0.1, "t_test": None}}}  # one seed: not in the family
+    adjust_for_multiplicity(comparisons)
+    got = {m: c["b"]["pass@1"]["t_test"] and c["b"]["pass@1"]["t_test"]["p_holm"] for m, c in comparisons.items()}
+    assert got == pytest.approx({"x": 0.03, "y": 0.06, "z": 0.06, "w": 0.02, "v": None})
+    # y is significant alone (0.04) but not among 4 methods (0.06): the verdict says so
+    y = comparisons["y"]["b"]["pass@1"]
+    assert verdict(y, "y", "grpo") == ("y does not differ significantly from grpo: +10.00 points, paired t-test over "
+                                       "5 seeds p = 0.04, Holm-adjusted over 4 methods p = 0.06 (alpha 0.05), "
+                                       "Cohen's d = 1.00.")
+    assert verdict(comparisons["w"]["b"]["pass@1"], "w", "grpo").startswith("w is better than grpo: +10.00 points")

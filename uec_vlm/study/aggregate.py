@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from evals.stats import paired_bootstrap, paired_t_test, t_interval
+from evals.stats import holm, paired_bootstrap, paired_t_test, t_interval
 from uec_vlm.study.results import RunResult
 
 
@@ -168,18 +168,36 @@ def by_level(runs: dict[int, RunResult], bench: str, levels: dict[str, object], 
 
 
 def verdict(cmp: dict, method: str, baseline: str, alpha: float = 0.05) -> str:
-    """One sentence on a paired comparison, in percentage points, led by the seed-level t-test."""
+    """One sentence on a paired comparison, in percentage points, led by the seed-level t-test. With several
+    methods against one baseline the decision uses the Holm-adjusted p (`p_holm`, set by build_study)."""
     diff = 100 * cmp["mean_diff"]
     t = cmp["t_test"]
     if t is None:
         return f"{method} - {baseline}: {diff:+.2f} points on one seed; no test across seeds is possible."
     p = t["p_value"]
-    if p < alpha and not math.isclose(diff, 0.0, abs_tol=1e-12):
+    holm_p, m = t.get("p_holm"), t.get("holm_m", 1)
+    decide = p if holm_p is None or m <= 1 else holm_p
+    note = "" if holm_p is None or m <= 1 else f", Holm-adjusted over {m} methods p = {holm_p:.3g}"
+    if decide < alpha and not math.isclose(diff, 0.0, abs_tol=1e-12):
         word = "better" if diff > 0 else "worse"
         return (f"{method} is {word} than {baseline}: {diff:+.2f} points, paired t-test over {t['n']} seeds "
-                f"p = {p:.3g}, Cohen's d = {t['cohens_d']:.2f}.")
+                f"p = {p:.3g}{note}, Cohen's d = {t['cohens_d']:.2f}.")
     return (f"{method} does not differ significantly from {baseline}: {diff:+.2f} points, paired t-test over "
-            f"{t['n']} seeds p = {p:.3g} (alpha {alpha}), Cohen's d = {t['cohens_d']:.2f}.")
+            f"{t['n']} seeds p = {p:.3g}{note} (alpha {alpha}), Cohen's d = {t['cohens_d']:.2f}.")
+
+
+def adjust_for_multiplicity(comparisons: dict) -> None:
+    """Add `p_holm` and `holm_m` to every t-test in {method: {bench: {metric: cmp}}}: Holm over the methods
+    compared with the baseline, separately per (benchmark, metric)."""
+    families: dict[tuple[str, str], list[dict]] = {}
+    for benches in comparisons.values():
+        for bench, metrics in benches.items():
+            for metric, cmp in metrics.items():
+                if cmp["t_test"] is not None:
+                    families.setdefault((bench, metric), []).append(cmp["t_test"])
+    for tests in families.values():
+        for t, adjusted in zip(tests, holm([t["p_value"] for t in tests]), strict=True):
+            t["p_holm"], t["holm_m"] = adjusted, len(tests)
 
 
 def build_study(results: Sequence[RunResult], baseline: str, *, levels: dict[str, dict[str, object]] | None = None,
@@ -208,6 +226,9 @@ def build_study(results: Sequence[RunResult], baseline: str, *, levels: dict[str
                 if cmp is None:
                     continue
                 out["comparisons"].setdefault(name, {}).setdefault(bench, {})[metric] = cmp
-                if metric == "pass@1":
-                    out["verdicts"].append(f"{bench}: {verdict(cmp, name, baseline)}")
+    adjust_for_multiplicity(out["comparisons"])
+    for name, benches in out["comparisons"].items():
+        for bench, metrics in benches.items():
+            if "pass@1" in metrics:
+                out["verdicts"].append(f"{bench}: {verdict(metrics['pass@1'], name, baseline)}")
     return out

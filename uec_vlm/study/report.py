@@ -56,7 +56,7 @@ def results_table(study: dict) -> list[str]:
 
 def comparisons_table(study: dict) -> list[str]:
     head = ["method", "benchmark", "metric", "per-seed diff", "mean diff", "t-test 95% CI", "p (t-test)",
-            "Cohen's d", "bootstrap diff [95% CI]", "p (bootstrap)", "problems"]
+            "p (Holm)", "Cohen's d", "bootstrap diff [95% CI]", "p (bootstrap)", "problems"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, benches in study["comparisons"].items():
         for bench, metrics in benches.items():
@@ -66,7 +66,9 @@ def comparisons_table(study: dict) -> list[str]:
                 lines.append("| " + " | ".join([
                     name, bench, metric, per_seed, f"{100 * c['mean_diff']:+.2f}",
                     "n/a" if t is None else f"[{100 * t['ci_low']:+.2f}, {100 * t['ci_high']:+.2f}]",
-                    "n/a" if t is None else _p(t["p_value"]), "n/a" if t is None else f"{t['cohens_d']:.2f}",
+                    "n/a" if t is None else _p(t["p_value"]),
+                    "n/a" if t is None or "p_holm" not in t else _p(t["p_holm"]),
+                    "n/a" if t is None else f"{t['cohens_d']:.2f}",
                     "n/a" if b is None else f"{100 * b['diff']:+.2f} [{100 * b['ci_low']:+.2f}, {100 * b['ci_high']:+.2f}]",
                     "n/a" if b is None else _p(b["p_value"]), "n/a" if b is None else str(b["n"])]) + " |")
     return lines
@@ -160,7 +162,10 @@ def write_study_report(study: dict, out_dir: str | Path, *, header: list[str] | 
              f"## Paired comparisons against `{study['baseline']}`", "",
              "Differences in points (method - baseline) on matched seeds and problems. The t-test is over seeds "
              "(training noise); the bootstrap is over problems of the seed-averaged scores (problem-sample "
-             "noise only).", "", *comparisons_table(study), "", "Verdicts (Pass@1, alpha 0.05):", "",
+             "noise only). p (Holm): the t-test's p adjusted (Holm-Bonferroni) over all the methods compared "
+             "with the baseline on that benchmark and metric, which keeps the chance of any false positive "
+             "among them at alpha.", "", *comparisons_table(study), "",
+             "Verdicts (Pass@1, alpha 0.05, decided on the Holm-adjusted p when several methods are compared):", "",
              *[f"- {v}" for v in study["verdicts"]], ""]
     levels = level_tables(study)
     if levels:
