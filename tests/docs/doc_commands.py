@@ -141,7 +141,6 @@ COMMANDS: dict[str, Check] = {
     "uec-vlm study family --profile 32": study_list(),
     "uec-vlm study family": study_list(),
     "uec-vlm study family seeds=[0,1] common.trainer.rollout_token_budget=60000": study_list(),
-    "uec-vlm study family --run grpo/seed0": study_list(),
     "uec-vlm train clipped_grpo.yaml model.path=...": usage(),
     "pip install 'uec-vlm[vllm]'": not_in_ci("installs a package"),
     "pip install -e '.[vllm]'": not_in_ci("installs a package"),

@@ -114,6 +114,7 @@ def plan_panels(study: dict, keys) -> list[tuple[str, str]]:
 
 def draw_figures(study: dict, out: Path) -> tuple[list[Path], list[str]]:
     """One PNG per figure with data: a panel per key, a line per method, a band of +-1 std over seeds."""
+    import matplotlib
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
@@ -123,7 +124,8 @@ def draw_figures(study: dict, out: Path) -> tuple[list[Path], list[str]]:
         if not panels:
             notes.append(f"{stem}.png not drawn: no run logged {keys if isinstance(keys, list) else keys.pattern}")
             continue
-        fig = Figure(figsize=(5 * len(panels), 3.6), layout="constrained")
+        many = len(study["curves"]) > 10  # past 10 methods: 20 colours, dashed second half, legend outside
+        fig = Figure(figsize=(5 * len(panels) + (2.2 if many else 0), 3.6), layout="constrained")
         axes = fig.subplots(1, len(panels), squeeze=False)[0]
         for ax, (label, key) in zip(axes, panels):
             for i, (name, curves) in enumerate(study["curves"].items()):
@@ -132,14 +134,19 @@ def draw_figures(study: dict, out: Path) -> tuple[list[Path], list[str]]:
                     continue
                 lo = [m - s for m, s in zip(band["mean"], band["std"])]
                 hi = [m + s for m, s in zip(band["mean"], band["std"])]
-                ax.plot(band["steps"], band["mean"], color=f"C{i}", label=name)
-                ax.fill_between(band["steps"], lo, hi, color=f"C{i}", alpha=0.2)
+                color = f"C{i}" if not many else matplotlib.colormaps["tab20"](i % 20)
+                style = "--" if many and i >= 10 else "-"
+                ax.plot(band["steps"], band["mean"], color=color, linestyle=style, label=name)
+                ax.fill_between(band["steps"], lo, hi, color=color, alpha=0.2 if not many else 0.08)
             ax.set_title(label if len(panels) > 1 else title, fontsize="medium")
             ax.set_xlabel("step")
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_ylabel(ylabel)
             ax.grid(alpha=0.3)
-        axes[0].legend(fontsize="small")
+        if many:
+            fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right upper", fontsize="x-small")
+        else:
+            axes[0].legend(fontsize="small")
         if len(panels) > 1:
             fig.suptitle(title)
         path = out / f"{stem}.png"
