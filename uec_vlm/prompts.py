@@ -57,6 +57,16 @@ class PromptInputs:
     images: list = field(default_factory=list)
 
 
+def with_pixel_values(prompt: PromptInputs, transform) -> PromptInputs:
+    """A copy of `prompt` whose `pixel_values` are `transform(pixel_values)` (NoisyRollout's noise, PAPO's
+    mask); the prompt itself when it has no image."""
+    if "pixel_values" not in prompt.inputs:
+        return prompt
+    from dataclasses import replace
+
+    return replace(prompt, inputs={**prompt.inputs, "pixel_values": transform(prompt.inputs["pixel_values"])})
+
+
 def image_factor(processor) -> int:
     """Pixel side of one merged image token (patch_size * merge_size, 28 for Qwen2/2.5-VL, 32 for Qwen3-VL)."""
     ip = processor.image_processor

@@ -192,16 +192,22 @@ def test_a_huge_question_is_refused_by_length_before_tokenizing(processor):
         build_prompt(huge, processor, max_prompt_length=1024)
 
 
+def _set_with_a_corrupt_image(folder, n_ok: int) -> None:
+    """folder/d.jsonl: record `bad` (a PNG header, then junk: loading accepts it, decoding fails) and n_ok good
+    records."""
+    (folder / "ok.png").write_bytes(png(56, 56))
+    (folder / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    rows = [{"id": "bad", "question": "<image>2+2?", "answer": "4", "image": "bad.png"}]
+    rows += [{"id": f"ok{i}", "question": "<image>1+1?", "answer": "2", "image": "ok.png"} for i in range(n_ok)]
+    (folder / "d.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
 def test_a_run_under_skip_survives_a_corrupt_image_met_at_use(tiny_qwen2_5_vl_dir, tmp_path, capsys):
     """The corrupt file exists, so loading (which does not decode) accepts it; the run meets it at step 1."""
     from uec_vlm.commands.train import train
     from uec_vlm.config_loader import load_config
 
-    (tmp_path / "ok.png").write_bytes(png(56, 56))
-    (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
-    rows = [{"id": "bad", "question": "<image>2+2?", "answer": "4", "image": "bad.png"}]
-    rows += [{"id": f"ok{i}", "question": "<image>1+1?", "answer": "2", "image": "ok.png"} for i in range(3)]
-    (tmp_path / "d.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    _set_with_a_corrupt_image(tmp_path, n_ok=3)
     base = [f"model.path={tiny_qwen2_5_vl_dir}", f"data.train={tmp_path / 'd.jsonl'}", "data.val=",
             "data.shuffle=false", "trainer.steps=1", "trainer.prompts_per_step=2", "rollout.n=2",
             "rollout.max_new_tokens=4", "rollout.prompts_per_batch=2", "trainer.tensorboard=false",
@@ -218,11 +224,7 @@ def test_an_eval_under_skip_survives_a_corrupt_image_met_at_use(tiny_qwen2_5_vl_
     from evals.harness import run_eval
     from uec_vlm.config_loader import load_config
 
-    (tmp_path / "ok.png").write_bytes(png(56, 56))
-    (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
-    rows = [{"id": "bad", "question": "<image>2+2?", "answer": "4", "image": "bad.png"}]
-    rows += [{"id": f"ok{i}", "question": "<image>1+1?", "answer": "2", "image": "ok.png"} for i in range(2)]
-    (tmp_path / "d.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    _set_with_a_corrupt_image(tmp_path, n_ok=2)
     base = [f"model.path={tiny_qwen2_5_vl_dir}", f"eval.suite=[{tmp_path / 'd.jsonl'}]", "eval.n=1",
             "eval.ks=[1]", "eval.max_new_tokens=3", "prompt.template=direct", "eval.bootstrap=100"]
     with pytest.raises(DataError, match=r"record generic/train/bad: unreadable or corrupt image: .*bad\.png"):

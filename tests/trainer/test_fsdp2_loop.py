@@ -13,7 +13,6 @@ Every run must take the 1-process decisions and reach its weights up to float32 
 from __future__ import annotations
 
 import importlib.util
-import json
 import shutil
 from pathlib import Path
 
@@ -54,19 +53,15 @@ def runs(tiny_qwen2_5_vl_dir, tmp_path_factory):
     return root
 
 
-def _decisions(run: Path, rank: int) -> list[dict]:
-    return [json.loads(line) for line in (run / "decisions" / f"rank{rank}.jsonl").read_text().splitlines()]
-
-
 def _weights(run: Path) -> dict:
     return load_file(str(run / "checkpoints" / f"step_{STEPS}" / "model.safetensors"))
 
 
 def test_fsdp2_runs_equal_the_one_process_run(runs, tiny_qwen2_5_vl_dir):
-    one = _decisions(runs / "one" / "p1", 0)
+    one = scale_out._decisions(runs / "one" / "p1", 0)
     assert [r["step"] for r in one] == list(range(1, STEPS + 1)) and any(r["updated"] for r in one)
     for rank in (0, 1):
-        assert _decisions(runs / "two" / "full", rank) == one, rank
+        assert scale_out._decisions(runs / "two" / "full", rank) == one, rank
     ref = _weights(runs / "one" / "p1")
     start = load_file(str(Path(tiny_qwen2_5_vl_dir) / "model.safetensors"))
     assert max(float((ref[k] - start[k]).abs().max()) for k in ref) > 100 * scale_out.TOL

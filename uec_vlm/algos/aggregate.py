@@ -62,11 +62,12 @@ def aggregate(
     raise ValueError(f"unknown loss aggregation mode {mode!r}; choose one of {AGG_MODES}")
 
 
-def local_scale(mask: torch.Tensor, mode: str = "token-mean", **agg_kw) -> float:
-    """Factor turning this micro-batch's share of a global-denominator ``aggregate`` into its own value over
-    its own tokens (1.0 without global counts; 0.0 for an all-padding micro-batch). Metrics are reported as
-    micro-batch values and weighted by token share afterwards, so logged losses do not shrink with the
-    number of micro-batches or ranks."""
+def local_scale(mask: torch.Tensor, mode: str = "token-mean", **agg_kw) -> torch.Tensor:
+    """Factor (scalar tensor, no device sync) turning this micro-batch's share of a global-denominator
+    ``aggregate`` into its own value over its own tokens (1 without global counts; 0 for an all-padding
+    micro-batch). Metrics are reported as micro-batch values and weighted by token share afterwards, so
+    logged losses do not shrink with the number of micro-batches or ranks."""
     ones = mask.to(torch.float32)
-    share = float(aggregate(ones, mask, mode, **agg_kw))
-    return float(aggregate(ones, mask, mode, max_len=agg_kw.get("max_len"))) / share if share else 0.0
+    share = aggregate(ones, mask, mode, **agg_kw)
+    own = aggregate(ones, mask, mode, max_len=agg_kw.get("max_len"))
+    return torch.where(share > 0, own / share.clamp(min=torch.finfo(share.dtype).tiny), torch.zeros_like(share))

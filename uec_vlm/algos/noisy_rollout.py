@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 import torch
 
+from uec_vlm.prompts import with_pixel_values
+
 from .rules import config_rule
 
 
@@ -42,12 +44,10 @@ def perturb_pixel_values(pixel_values: torch.Tensor, std: float, *, image_mean, 
 
 def perturb_prompt(prompt, std: float, *, image_mean, image_std, generator: torch.Generator):
     """A copy of an encoded prompt (``PromptInputs``) with noisy ``pixel_values``; text prompts unchanged."""
-    if std <= 0 or "pixel_values" not in prompt.inputs:
+    if std <= 0:
         return prompt
-    inputs = dict(prompt.inputs)
-    inputs["pixel_values"] = perturb_pixel_values(inputs["pixel_values"], std, image_mean=image_mean,
-                                                  image_std=image_std, generator=generator)
-    return dataclasses.replace(prompt, inputs=inputs)
+    return with_pixel_values(prompt, lambda pv: perturb_pixel_values(pv, std, image_mean=image_mean,
+                                                                     image_std=image_std, generator=generator))
 
 
 def noisy_generate(generate: Callable, prompts: list, params, *, n_noisy: int, std: float, image_mean,

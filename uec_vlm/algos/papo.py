@@ -16,11 +16,12 @@ uid so every rank masks a prompt the same way. Text-only prompts have no masked 
 
 from __future__ import annotations
 
-import dataclasses
 import zlib
 from dataclasses import dataclass
 
 import torch
+
+from uec_vlm.prompts import with_pixel_values
 
 from .aggregate import aggregate, check_token_shapes, local_scale
 from .kl import kl_penalty
@@ -58,14 +59,9 @@ def mask_pixel_values(pixel_values: torch.Tensor, ratio: float, *, image_mean, i
 def masked_prompt(prompt, settings: PAPOSettings, seed: int):
     """A copy of an encoded prompt (``PromptInputs``) with masked ``pixel_values``; the mask depends only on
     (seed, prompt.uid). Text-only prompts are returned as they are."""
-    if "pixel_values" not in prompt.inputs:
-        return prompt
     g = torch.Generator().manual_seed((seed * 1_000_003 + zlib.crc32(prompt.uid.encode())) % (2**63))
-    inputs = dict(prompt.inputs)
-    inputs["pixel_values"] = mask_pixel_values(inputs["pixel_values"], settings.mask_ratio,
-                                               image_mean=settings.image_mean, image_std=settings.image_std,
-                                               generator=g)
-    return dataclasses.replace(prompt, inputs=inputs)
+    return with_pixel_values(prompt, lambda pv: mask_pixel_values(
+        pv, settings.mask_ratio, image_mean=settings.image_mean, image_std=settings.image_std, generator=g))
 
 
 def papo_loss(logp: torch.Tensor, logp_masked: torch.Tensor, entropy: torch.Tensor | None,

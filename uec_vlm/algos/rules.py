@@ -137,11 +137,11 @@ def _control_replaces_loss(cfg) -> list[str]:
 
 
 # What each ratio-dependent piece does when r = 1 on every token (printed by `single_pass_notes`).
-_OFF_POLICY_ONLY = {
-    ("algo.policy_loss", "cispo"): "CISPO's clipped importance weight is 1, so its gradient is GRPO's",
-    ("algo.policy_loss", "ce_gppo"): "CE-GPPO's clipped-token gradients never occur, so it is PPO-clip",
-    ("algo.entropy_control", "kl_cov"): "KL-Cov's penalty |logp - old_logp| is 0 with zero gradient, so it is "
-                                        "unclipped policy gradient",
+_OFF_POLICY_ONLY = {  # (algo field, selected name) -> why it changes nothing at r = 1
+    ("policy_loss", "cispo"): "CISPO's clipped importance weight is 1, so its gradient is GRPO's",
+    ("policy_loss", "ce_gppo"): "CE-GPPO's clipped-token gradients never occur, so it is PPO-clip",
+    ("entropy_control", "kl_cov"): "KL-Cov's penalty |logp - old_logp| is 0 with zero gradient, so it is "
+                                   "unclipped policy gradient",
 }
 
 
@@ -152,8 +152,7 @@ def single_pass_notes(cfg) -> list[str]:
     t, a = cfg.trainer, cfg.algo
     if t.ppo_epochs != 1 or t.mini_batch_size != 0:
         return []
-    found = [why for (key, name), why in _OFF_POLICY_ONLY.items()
-             if (a.policy_loss if key == "algo.policy_loss" else a.entropy_control) == name]
+    found = [why for (field, name), why in _OFF_POLICY_ONLY.items() if getattr(a, field) == name]
     if a.clip_high != a.clip_low and a.policy_loss == "ppo_clip":
         found.append(f"clip-higher (algo.clip_high={a.clip_high}) never binds")
     return [f"note: trainer.ppo_epochs=1 and trainer.mini_batch_size=0 make every update on-policy (ratio 1 on "

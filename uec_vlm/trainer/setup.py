@@ -341,8 +341,10 @@ class TrainingSetup:
 
         full = dist_utils.full_state_dict(self.model)  # FSDP2: gathered on every rank, written by rank 0
         optimizer = self._optimizer_state()
+        if isinstance(optimizer, dist_utils.ShardedOptimizerState):  # a collective, like the weights above
+            optimizer = optimizer.state_dict()
         save_checkpoint(self.run_dir, step, model=dist_utils.unwrap(self.model), processor=self.processor,
-                        state_dict=full, optimizer=optimizer if full is None else optimizer.state_dict(),
+                        state_dict=full, optimizer=optimizer,
                         scheduler=self.scheduler, trainer_state=self.trainer_state(),
                         metrics={k: v for k, v in metrics.items() if k.startswith("val/")},
                         is_main=dist_utils.is_main())
